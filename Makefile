@@ -1,0 +1,29 @@
+# Two commands do all set-up on a fresh machine: `make test` and `make demo`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo lint sandbox clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/kyc-mcp demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+sandbox: $(STAMP)
+	$(BIN)/kyc-mcp sandbox --host 127.0.0.1 --port 8080
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

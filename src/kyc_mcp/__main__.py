@@ -1,0 +1,3 @@
+from kyc_mcp.server.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""All settings, read from the environment in one place.
+
+Secrets are `SecretStr`: they print as `**********` in `repr`, `str`, logs and `model_dump_json`.
+A bad value raises `ConfigError`, whose message names the variable and says what to set instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_API_BASE_URL = "https://payment-api-dev.aiotnetwork.io"
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A setting from the environment or the command line is invalid."""
+
+
+def _http_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+        raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8080")
+    return value
+
+
+class Settings(BaseModel):
+    """How the MCP server reaches the two upstream APIs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_base_url: str = DEFAULT_API_BASE_URL
+    cardholder_base_url: str | None = None
+    access_token: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    cardholder_access_token: SecretStr | None = None
+
+    @field_validator("api_base_url", "cardholder_base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @property
+    def cardholder_url(self) -> str:
+        """The cardholder API's base URL: its own override, else the MasterPay one."""
+        return self.cardholder_base_url or self.api_base_url
+
+    @property
+    def cardholder_token(self) -> SecretStr | None:
+        """The cardholder API's token: its own override, else the shared one."""
+        return self.cardholder_access_token or self.access_token
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return _load(cls, _SETTINGS_ENV, os.environ if env is None else env)
+
+
+class SandboxSettings(BaseModel):
+    """How `kyc-mcp sandbox` runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    db_path: Path | None = None
+    review_delay_seconds: float = 2.0
+    auto_approve: bool = False
+    jwt_secret: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SandboxSettings:
+        """Settings from `KYC_SANDBOX_*`; keyword overrides (command-line flags) win when not None."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {**_read(_SANDBOX_ENV, os.environ if env is None else env), **given}
+        return _build(cls, values, {**_SANDBOX_ENV, **{k: "--" + k.replace("_", "-") for k in given}})
+
+
+# field name -> environment variable
+_SETTINGS_ENV = {
+    "api_base_url": "AIOT_API_BASE_URL",
+    "cardholder_base_url": "AIOT_CARDHOLDER_API_BASE_URL",
+    "access_token": "AIOT_ACCESS_TOKEN",
+    "refresh_token": "AIOT_REFRESH_TOKEN",
+    "cardholder_access_token": "AIOT_CARDHOLDER_ACCESS_TOKEN",
+}
+_SANDBOX_ENV = {
+    "db_path": "KYC_SANDBOX_DB",
+    "review_delay_seconds": "KYC_SANDBOX_REVIEW_DELAY",
+    "auto_approve": "KYC_SANDBOX_AUTO_APPROVE",
+    "jwt_secret": "KYC_SANDBOX_JWT_SECRET",
+}
+
+
+def _read(names: Mapping[str, str], env: Mapping[str, str]) -> dict[str, Any]:
+    """Non-empty variables only: an empty variable means "use the default"."""
+    return {field: env[var].strip() for field, var in names.items() if env.get(var, "").strip()}
+
+
+def _build(cls: type[M], values: dict[str, Any], sources: Mapping[str, str]) -> M:
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            field = str(err["loc"][0]) if err["loc"] else ""
+            problems.append(f"{sources.get(field, field)}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _load(cls: type[M], names: Mapping[str, str], env: Mapping[str, str]) -> M:
+    return _build(cls, _read(names, env), names)

@@ -1,0 +1,1 @@
+"""The MCP server, its transports and the command-line entry points."""

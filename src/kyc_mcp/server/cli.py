@@ -1,0 +1,53 @@
+"""The `kyc-mcp` command line (also `python -m kyc_mcp`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..config import ConfigError, SandboxSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kyc-mcp", description="KYC identity verification for MCP hosts.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sandbox = commands.add_parser("sandbox", help="serve both upstream KYC APIs locally")
+    sandbox.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=None, help="port (default 8080; 0 picks a free one)")
+    sandbox.add_argument("--db", type=Path, default=None, help="SQLite file (default: in memory)")
+    sandbox.add_argument(
+        "--review-delay",
+        type=float,
+        default=None,
+        help="seconds before a submitted KYC is decided (default 2; negative: only by the admin API)",
+    )
+    sandbox.add_argument("--auto-approve", action="store_true", default=None, help="decide KYC submissions at once")
+    commands.add_parser("demo", help="start the sandbox and show the KYC flows")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    try:
+        if args.command == "sandbox":
+            from ..sandbox.runner import serve_forever
+
+            settings = SandboxSettings.from_env(
+                host=args.host,
+                port=args.port,
+                db_path=args.db,
+                review_delay_seconds=args.review_delay,
+                auto_approve=args.auto_approve,
+            )
+            serve_forever(settings)
+            return 0
+        from .demo import run
+
+        return run(sys.stdout)
+    except ConfigError as exc:
+        print(f"kyc-mcp: {exc}", file=sys.stderr)
+        return 2
