@@ -1,0 +1,90 @@
+"""Configuration from the environment: defaults, overrides, clear errors, and secrets that never print."""
+
+import json
+import pickle
+
+import pytest
+
+from kyc_mcp.config import DEFAULT_API_BASE_URL, ConfigError, SandboxSettings, Settings
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.canary-access.sig"
+REFRESH = "canary-refresh-token-7f3a"
+
+
+def test_defaults_follow_the_documented_base_url():
+    settings = Settings.from_env({})
+    assert settings.api_base_url == DEFAULT_API_BASE_URL == "https://payment-api-dev.aiotnetwork.io"
+    assert settings.cardholder_url == DEFAULT_API_BASE_URL
+    assert settings.access_token is None and settings.cardholder_token is None
+
+
+def test_cardholder_api_shares_url_and_token_unless_overridden():
+    shared = Settings.from_env({"AIOT_API_BASE_URL": "http://127.0.0.1:8080/", "AIOT_ACCESS_TOKEN": TOKEN})
+    assert shared.api_base_url == "http://127.0.0.1:8080"
+    assert shared.cardholder_url == "http://127.0.0.1:8080"
+    assert shared.cardholder_token.get_secret_value() == TOKEN
+    own = Settings.from_env(
+        {
+            "AIOT_API_BASE_URL": "http://127.0.0.1:8080",
+            "AIOT_CARDHOLDER_API_BASE_URL": "http://127.0.0.1:9090",
+            "AIOT_ACCESS_TOKEN": TOKEN,
+            "AIOT_CARDHOLDER_ACCESS_TOKEN": "other-token",
+        }
+    )
+    assert own.cardholder_url == "http://127.0.0.1:9090"
+    assert own.cardholder_token.get_secret_value() == "other-token"
+
+
+def test_empty_variables_mean_the_default():
+    assert Settings.from_env({"AIOT_API_BASE_URL": "  ", "AIOT_ACCESS_TOKEN": ""}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"AIOT_API_BASE_URL": "payment-api.example"}, "AIOT_API_BASE_URL"),
+        ({"AIOT_CARDHOLDER_API_BASE_URL": "ftp://x"}, "AIOT_CARDHOLDER_API_BASE_URL"),
+    ],
+)
+def test_a_bad_value_names_its_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable) as caught:
+        Settings.from_env(env)
+    assert "http" in str(caught.value)
+
+
+def test_secrets_never_print():
+    settings = Settings.from_env({"AIOT_ACCESS_TOKEN": TOKEN, "AIOT_REFRESH_TOKEN": REFRESH})
+    renderings = [
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),
+        json.dumps(settings.model_dump(mode="json")),
+    ]
+    for text in renderings:
+        assert TOKEN not in text and REFRESH not in text
+        assert "**********" in text
+    assert settings.access_token.get_secret_value() == TOKEN
+
+
+def test_a_bad_secret_value_is_not_echoed_in_the_error():
+    with pytest.raises(ConfigError) as caught:
+        SandboxSettings.from_env({"KYC_SANDBOX_REVIEW_DELAY": "soon", "KYC_SANDBOX_JWT_SECRET": "s3cr3t-key"})
+    assert "KYC_SANDBOX_REVIEW_DELAY" in str(caught.value)
+    assert "soon" not in str(caught.value) and "s3cr3t-key" not in str(caught.value)
+
+
+def test_sandbox_settings_from_env_and_flags(tmp_path):
+    env = {"KYC_SANDBOX_DB": str(tmp_path / "s.db"), "KYC_SANDBOX_REVIEW_DELAY": "5", "KYC_SANDBOX_AUTO_APPROVE": "1"}
+    settings = SandboxSettings.from_env(env, review_delay_seconds=0.5, port=None)
+    assert settings.db_path == tmp_path / "s.db"
+    assert settings.review_delay_seconds == 0.5  # the flag wins
+    assert settings.auto_approve is True and settings.port == 8080
+    with pytest.raises(ConfigError, match="--port"):
+        SandboxSettings.from_env({}, port=70000)
+
+
+def test_settings_are_immutable():
+    settings = Settings()
+    with pytest.raises(Exception, match="frozen"):
+        settings.api_base_url = "http://elsewhere"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(settings)) == settings
