@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint sandbox clean
+.PHONY: test demo lint sandbox snapshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ lint: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/kyc-mcp sandbox --host 127.0.0.1 --port 8080
+
+snapshots: $(STAMP)
+	UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/server/test_schema.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

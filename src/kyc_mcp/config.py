@@ -38,6 +38,25 @@ class Settings(BaseModel):
     access_token: SecretStr | None = None
     refresh_token: SecretStr | None = None
     cardholder_access_token: SecretStr | None = None
+    upload_roots: tuple[Path, ...] = ()
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    retry_budget_seconds: float = Field(default=10.0, ge=0, le=300)
+
+    @field_validator("upload_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        return [part for part in value.split(os.pathsep) if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("upload_roots")
+    @classmethod
+    def _check_roots(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+        resolved = []
+        for root in roots:
+            path = root.expanduser().resolve()
+            if not path.is_dir():
+                raise ValueError(f"{root} is not an existing folder")
+            resolved.append(path)
+        return tuple(resolved)
 
     @field_validator("api_base_url", "cardholder_base_url")
     @classmethod
@@ -86,6 +105,9 @@ _SETTINGS_ENV = {
     "access_token": "AIOT_ACCESS_TOKEN",
     "refresh_token": "AIOT_REFRESH_TOKEN",
     "cardholder_access_token": "AIOT_CARDHOLDER_ACCESS_TOKEN",
+    "upload_roots": "KYC_MCP_UPLOAD_ROOTS",
+    "timeout_seconds": "KYC_MCP_TIMEOUT",
+    "retry_budget_seconds": "KYC_MCP_RETRY_BUDGET",
 }
 _SANDBOX_ENV = {
     "db_path": "KYC_SANDBOX_DB",

@@ -4,37 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_UPLOAD_BYTES = 15 * 1024 * 1024
-MIME_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+from kyc_mcp.vocabulary import (  # noqa: F401  (re-exported for the sandbox modules)
+    CARDHOLDER_DOCUMENT_TYPES,
+    CARDHOLDER_GENDERS,
+    DOCUMENT_TYPES,
+    FILE_TYPES,
+    GENDERS,
+    IDENTITY_TYPES,
+    INACTIVE_CARDHOLDER_STATUSES,
+    MAX_UPLOAD_BYTES,
+    MIME_EXTENSIONS,
+    MINIMUM_AGE,
+    OCCUPATIONS,
+    PROFILE_FIELDS,
+    PROFILE_TEXT_FIELDS,
+    SUBMIT_REQUIRED_FIELDS,
+    WALLET_REQUIRED_PROFILE_FIELDS,
+)
 
-# MasterPay
-DOCUMENT_TYPES = (
-    "PassportFront",
-    "PassportBack",
-    "NationalIdFront",
-    "NationalIdBack",
-    "DrivingLicenseFront",
-    "DrivingLicenseBack",
-    "Selfie",
-    "ProofOfAddress",
-)
-IDENTITY_TYPES = ("passport", "identity_card")
-GENDERS = ("male", "female")
-OCCUPATIONS = (
-    "GovernmentOfficers",
-    "GovernmentWorkers",
-    "SoeAndStateOrganExecutives",
-    "SoeAndStateOrganEmployees",
-    "PrivateBusinessOwnersAndExecutives",
-    "PrivateBusinessEmployees",
-    "NonGovernmentOrganizationExecutives",
-    "NonGovernmentOrganizationEmployees",
-    "SoleTraders",
-    "Retirees",
-    "Students",
-    "Unemployed",
-    "Freelancer",
-)
 COUNTRIES = {
     "AR": "ARGENTINA",
     "AU": "AUSTRALIA",
@@ -61,66 +48,6 @@ COUNTRIES = {
     "US": "UNITED STATES",
     "VN": "VIETNAM",
 }
-PROFILE_TEXT_FIELDS = (
-    "english_first_name",
-    "english_last_name",
-    "source_of_fund",
-    "passport",
-    "nric",
-    "address1",
-    "address2",
-    "address3",
-    "city",
-    "state",
-    "zip",
-)
-PROFILE_FIELDS = (
-    "english_first_name",
-    "english_last_name",
-    "dob",
-    "gender",
-    "nationality",
-    "occupation",
-    "source_of_fund",
-    "phone_number",
-    "phone_country_code",
-    "passport",
-    "nric",
-    "country",
-    "address1",
-    "address2",
-    "address3",
-    "city",
-    "state",
-    "zip",
-    "billing_same_as_home",
-)
-SUBMIT_REQUIRED_FIELDS = (
-    "english_first_name",
-    "english_last_name",
-    "dob",
-    "gender",
-    "nationality",
-    "occupation",
-    "source_of_fund",
-    "phone_number",
-    "phone_country_code",
-    "passport",
-    "country",
-    "address1",
-    "city",
-    "state",
-    "zip",
-    "billing_same_as_home",
-)
-WALLET_REQUIRED_PROFILE_FIELDS = ("phone_number", "phone_country_code", "passport")
-
-# Cardholder
-CARDHOLDER_DOCUMENT_TYPES = ("passport", "visa", "id_number")
-CARDHOLDER_GENDERS = ("MALE", "FEMALE")
-FILE_TYPES = ("jpg", "png", "pdf", "jpeg")
-INACTIVE_CARDHOLDER_STATUSES = ("FAILED", "DECLINED", "NOT_VERIFY")
-MINIMUM_AGE = 18
 
 
 @dataclass(frozen=True)

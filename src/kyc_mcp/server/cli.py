@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, SandboxSettings
+from ..config import ConfigError, SandboxSettings, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds before a submitted KYC is decided (default 2; negative: only by the admin API)",
     )
     sandbox.add_argument("--auto-approve", action="store_true", default=None, help="decide KYC submissions at once")
+    serve = commands.add_parser("serve", help="run the MCP server (stdio)")
+    serve.add_argument("--transport", choices=["stdio"], default="stdio", help="transport (default stdio)")
     commands.add_parser("demo", help="start the sandbox and show the KYC flows")
     return parser
 
@@ -33,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     try:
+        if args.command == "serve":
+            from .app import build_server
+
+            build_server(Settings.from_env()).run(args.transport)
+            return 0
         if args.command == "sandbox":
             from ..sandbox.runner import serve_forever
 

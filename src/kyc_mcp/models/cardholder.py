@@ -1,0 +1,118 @@
+"""Inputs and outputs of the cardholder KYC tools (../shared/reference/cardholder-kyc-api.txt, NOTES.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from kyc_mcp.models.fields import AdultBirthDate, Date, IdentityNumber, Input, LettersOnly, Lower, Output, Upper
+from kyc_mcp.models.uploads import FileSource, StoredFile
+from kyc_mcp.vocabulary import CARDHOLDER_DOCUMENT_TYPES, CARDHOLDER_GENDERS, FILE_TYPES
+
+Status = Annotated[
+    str | None, Lower, Field(description="Lower-case status: pending, approved, declined or not_verify.")
+]
+DocumentType = Annotated[
+    Literal[CARDHOLDER_DOCUMENT_TYPES],  # type: ignore[valid-type]
+    Lower,
+    Field(description="passport, visa or id_number (a national ID card; needs a back image)."),
+]
+NumberId = Annotated[IdentityNumber, Field(description="The document's number.", examples=["P12345678"])]
+FilePath = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=500,
+        description="The path upload_kyc_file returned for this file.",
+        examples=["media/private/kyc/0d65f58d-47f6-43d7-84b2-4bdc8d44e391.jpg"],
+    ),
+]
+
+
+# ----------------------------------------------------------------------------------------------- inputs
+
+
+class FileUpload(FileSource):
+    """A KYC image or PDF to store before submitting."""
+
+
+class DocumentNumber(Input):
+    document_type: DocumentType
+    number_id: NumberId
+
+
+class CardholderKycRequest(DocumentNumber):
+    front_kyc_url: Annotated[FilePath, Field(description="Path of the document's front image (upload_kyc_file).")]
+    back_kyc_url: Annotated[
+        FilePath | None, Field(description="Path of the back image; required when document_type is id_number.")
+    ] = None
+    photo_urls: Annotated[FilePath | None, Field(description="Path of an optional selfie or supporting photo.")] = None
+    first_name: Annotated[LettersOnly, Field(description="Given name, letters only.", examples=["Sok"])]
+    last_name: Annotated[LettersOnly, Field(description="Family name, letters only.", examples=["Dara"])]
+    gender: Annotated[Literal[CARDHOLDER_GENDERS], Upper, Field(description="MALE or FEMALE.")]  # type: ignore[valid-type]
+    file_type: Annotated[
+        Literal[FILE_TYPES],  # type: ignore[valid-type]
+        Lower,
+        Field(description="Format of the uploaded images: jpg, jpeg, png or pdf."),
+    ]
+    date_of_birth: AdultBirthDate | None = None
+    issue_date: Annotated[Date | None, Field(description="Document issue date, YYYY-MM-DD.")] = None
+    expire_date: Annotated[Date | None, Field(description="Document expiry date, YYYY-MM-DD.")] = None
+    country_id: Annotated[int | None, Field(gt=0, description="The platform's numeric country id.", examples=[114])] = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _back_for_id_number(self) -> CardholderKycRequest:
+        if self.document_type == "id_number" and not self.back_kyc_url:
+            raise ValueError("back_kyc_url is required when document_type is id_number: upload the back image first")
+        return self
+
+
+class LatestKycRequest(Input):
+    language: Annotated[
+        Literal["en", "zh"] | None,
+        Field(description="Language of reject_reason: en (default) or zh (Chinese, sent as Accept-Language)."),
+    ] = None
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+
+class UploadedFile(StoredFile):
+    path: str = Field(description="Stored object path: pass it as front_kyc_url, back_kyc_url or photo_urls.")
+    url: str | None = None
+
+
+class DocumentCheck(Output):
+    message: str = Field(description="The upstream's verdict, e.g. 'Document is valid'.")
+
+
+class KycUrls(Output):
+    front_kyc_url: str | None = None
+    back_kyc_url: str | None = None
+
+
+class CardholderKyc(Output):
+    uuid: str | None = None
+    status: Status = None
+    document_type: str | None = None
+    number_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    kyc_urls: KycUrls | None = None
+    reject_reason: str | None = None
+
+
+class LatestKyc(CardholderKyc):
+    card_status: Status = None
+    is_kyc_expire: bool | None = None
+    mobile_user: dict[str, Any] | None = None
+
+
+class Cardholder(Output):
+    """The latest cardholder; its full shape is not published, so every field is passed through."""
+
+    uuid: str | None = None
+    status: Status = None

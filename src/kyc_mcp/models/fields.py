@@ -1,0 +1,109 @@
+"""Field types shared by the input models: each carries its documented rule, description and example.
+
+The rules live in `Annotated` metadata, so the JSON schema a model reads and the validation that runs
+are the same object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from kyc_mcp.vocabulary import MINIMUM_AGE
+
+
+class Input(BaseModel):
+    """Base of every tool input: unknown arguments are refused, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NoInput(Input):
+    """The tool takes no arguments."""
+
+
+class Output(BaseModel):
+    """Base of every tool output: tolerant of fields the upstream adds."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _real_date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real calendar date; use YYYY-MM-DD, e.g. 1990-04-18") from None
+    return value
+
+
+def _past(value: str) -> str:
+    if dt.date.fromisoformat(value) >= dt.date.today():
+        raise ValueError("must be a date in the past")
+    return value
+
+
+def age_on(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _adult(value: str) -> str:
+    if age_on(dt.date.fromisoformat(value), dt.date.today()) < MINIMUM_AGE:
+        raise ValueError(f"the person must be at least {MINIMUM_AGE} years old")
+    return value
+
+
+def _letters_only(value: str) -> str:
+    if not value.isalpha():
+        raise ValueError("must contain letters only (no spaces, digits or punctuation)")
+    return value
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Date = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"}, examples=["2022-01-01"]),
+    AfterValidator(_real_date),
+]
+BirthDate = Annotated[
+    Date,
+    Field(description="Date of birth, YYYY-MM-DD.", examples=["1990-04-18"]),
+    AfterValidator(_past),
+]
+AdultBirthDate = Annotated[
+    BirthDate,
+    Field(description=f"Date of birth, YYYY-MM-DD; the person must be at least {MINIMUM_AGE}."),
+    AfterValidator(_adult),
+]
+Text = Annotated[str, Field(min_length=1, max_length=100)]
+LettersOnly = Annotated[Text, AfterValidator(_letters_only)]
+CountryCode = Annotated[
+    str,
+    BeforeValidator(_upper),
+    Field(
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 country code (upper case), one of get_kyc_metadata's countries.",
+        examples=["SG", "MY"],
+    ),
+]
+PhoneNumber = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4,15}$", description="Phone number without the country code, digits only.", examples=["81234567"]
+    ),
+]
+PhoneCountryCode = Annotated[
+    str,
+    Field(pattern=r"^\+\d{1,4}$", description="Phone country code with the leading '+'.", examples=["+65", "+855"]),
+]
+IdentityNumber = Annotated[str, Field(min_length=1, max_length=64)]
+Lower = BeforeValidator(_lower)
+Upper = BeforeValidator(_upper)

@@ -1,0 +1,163 @@
+"""Inputs and outputs of the MasterPay KYC tools (../shared/reference/masterpay-kyc-skill.txt, NOTES.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from kyc_mcp.models.fields import (
+    BirthDate,
+    CountryCode,
+    IdentityNumber,
+    Input,
+    Lower,
+    Output,
+    PhoneCountryCode,
+    PhoneNumber,
+    Text,
+)
+from kyc_mcp.models.uploads import FileSource, StoredFile
+from kyc_mcp.vocabulary import DOCUMENT_TYPES, GENDERS, IDENTITY_TYPES, OCCUPATIONS
+
+Status = Annotated[str | None, Lower, Field(description="Lower-case status, e.g. pending, approved, rejected.")]
+
+
+class AtLeastOne(Input):
+    """An update: at least one field must be given."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AtLeastOne:
+        if not self.model_fields_set - {name for name, value in self if value is None}:
+            raise ValueError(f"give at least one field to update: {', '.join(type(self).model_fields)}")
+        return self
+
+
+# ----------------------------------------------------------------------------------------------- inputs
+
+
+class ProfileUpdate(AtLeastOne):
+    english_first_name: Annotated[Text | None, Field(description="Given name in English.", examples=["Alex"])] = None
+    english_last_name: Annotated[Text | None, Field(description="Family name in English.", examples=["Tan"])] = None
+    dob: BirthDate | None = None
+    gender: Annotated[Literal[GENDERS] | None, Lower, Field(description="male or female.")] = None  # type: ignore[valid-type]
+    nationality: Annotated[CountryCode | None, Field(description="Nationality as an ISO alpha-2 code.")] = None
+    occupation: Annotated[
+        Text | None,
+        Field(
+            description="Exactly one of get_kyc_metadata's occupations (call it first for the current list).",
+            examples=list(OCCUPATIONS[:3]),
+        ),
+    ] = None
+    source_of_fund: Annotated[Text | None, Field(description="Source of funds.", examples=["Salary"])] = None
+    phone_number: PhoneNumber | None = None
+    phone_country_code: PhoneCountryCode | None = None
+    passport: Annotated[
+        Text | None,
+        Field(description="Passport number; required for submit_kyc and wallet KYC.", examples=["E1234567"]),
+    ] = None
+    nric: Annotated[Text | None, Field(description="National ID (NRIC) number, if any.")] = None
+    country: CountryCode | None = None
+    address1: Annotated[Text | None, Field(description="Home address, first line.", examples=["1 Raffles Place"])] = (
+        None
+    )
+    address2: Annotated[Text | None, Field(description="Home address, second line.")] = None
+    address3: Annotated[Text | None, Field(description="Home address, third line.")] = None
+    city: Annotated[Text | None, Field(description="City.", examples=["Singapore"])] = None
+    state: Annotated[Text | None, Field(description="State or region.", examples=["Singapore"])] = None
+    zip: Annotated[Text | None, Field(description="Postal code.", examples=["048616"])] = None
+    billing_same_as_home: Annotated[
+        bool | None, Field(description="Whether the billing address is the home address.")
+    ] = None
+
+
+class DocumentUpdate(AtLeastOne):
+    identity_type: Annotated[
+        Literal[IDENTITY_TYPES] | None,  # type: ignore[valid-type]
+        Lower,
+        Field(description="passport or identity_card."),
+    ] = None
+    id_number: Annotated[
+        IdentityNumber | None,
+        Field(description="Passport number, NRIC, etc.; required for submit_wallet_kyc.", examples=["E1234567"]),
+    ] = None
+
+
+class DocumentUpload(FileSource):
+    document_type: Annotated[
+        Literal[DOCUMENT_TYPES],  # type: ignore[valid-type]
+        Field(description="What the file shows: an identity document side, a selfie, or proof of address."),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+
+class MasterpayUser(Output):
+    masterpay_user_id: str | None = None
+    created: bool | None = Field(None, description="False when the user already existed.")
+
+
+class KycMetadata(Output):
+    document_types: list[str] = Field(default_factory=list)
+    identity_types: list[str] = Field(default_factory=list)
+    genders: list[str] = Field(default_factory=list)
+    occupations: list[str] = Field(default_factory=list)
+    nationalities: list[Any] = Field([], description="Valid nationalities (codes and names).")
+    countries: list[Any] = Field([], description="Valid countries (codes and names).")
+
+
+class Profile(Output):
+    english_first_name: str | None = None
+    english_last_name: str | None = None
+    dob: str | None = None
+    gender: str | None = None
+    nationality: str | None = None
+    occupation: str | None = None
+    source_of_fund: str | None = None
+    phone_number: str | None = None
+    phone_country_code: str | None = None
+    passport: str | None = None
+    nric: str | None = None
+    country: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    address3: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    billing_same_as_home: bool | None = None
+    email: str | None = None
+    is_phone_verified: bool | None = None
+    is_email_verified: bool | None = None
+
+
+class IdentityDocument(Output):
+    identity_type: str | None = None
+    id_number: str | None = None
+
+
+class UploadedDocument(StoredFile):
+    document_id: str | None = None
+    document_type: str
+
+
+class KycSubmission(Output):
+    kyc_id: str | None = None
+    status: Status = None
+    submitted_at: str | None = None
+
+
+class KycStatus(Output):
+    status: Status = None
+    reason_code: str | None = None
+    reason: str | None = None
+    submitted_at: str | None = None
+    decided_at: str | None = None
+    documents: list[dict[str, Any]] = Field([], description="Documents uploaded so far.")
+    wallet_kyc_status: Status = None
+
+
+class WalletKyc(Output):
+    wallet_kyc_id: str | None = None
+    status: Status = None

@@ -1,0 +1,73 @@
+"""Registers each operation of the table as an MCP tool whose schema is its input model's.
+
+The tool's `inputSchema` is the input model's own JSON schema (field types, descriptions, examples, enums,
+and `additionalProperties: false`); the function's signature is generated from the same fields so that the
+SDK passes the arguments through, and its return annotation names the output model (so the tool has an
+`outputSchema`). Results are returned as `CallToolResult`s: structured content on success, the error
+envelope with `isError` on failure.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult, TextContent
+
+from kyc_mcp.config import Settings
+from kyc_mcp.errors import KycError
+from kyc_mcp.operations import Operation
+from kyc_mcp.tools.invoke import invoke
+from kyc_mcp.upstream import Upstream
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the tools use at call time: the server's lifespan context."""
+
+    settings: Settings
+    upstream: Upstream
+
+
+def _success(output: Any) -> CallToolResult:
+    data = output.model_dump(mode="json")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def _tool_function(op: Operation) -> Any:
+    async def tool(ctx: Context, **arguments: Any) -> CallToolResult:
+        runtime: Runtime = ctx.request_context.lifespan_context
+        try:
+            output = await invoke(op, op.input.model_validate(arguments), runtime.upstream, runtime.settings)
+        except KycError as exc:
+            return exc.result()
+        return _success(output)
+
+    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
+    for name, field in op.input.model_fields.items():
+        default = inspect.Parameter.empty if field.is_required() else field.default
+        annotation = Annotated[field.annotation, field]
+        parameters.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        )
+    returns = Annotated[CallToolResult, op.output]
+    tool.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
+    tool.__name__ = tool.__qualname__ = op.name
+    return tool
+
+
+def build_tools(operations: tuple[Operation, ...]) -> list[Tool]:
+    tools = []
+    for op in operations:
+        tool = Tool.from_function(
+            _tool_function(op), name=op.name, title=op.title, description=op.description, annotations=op.annotations
+        )
+        tool.parameters = op.input.model_json_schema()
+        tools.append(tool)
+    return tools

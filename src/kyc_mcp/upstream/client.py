@@ -1,0 +1,123 @@
+"""One pooled `httpx2.AsyncClient` per upstream API, with explicit timeouts and safe retries.
+
+GETs are retried on connection failures, timeouts, 429 and 502/503/504 with jittered exponential backoff
+(honouring `Retry-After`) inside a bounded time budget. POST and PUT are never retried: a KYC submission must
+not be sent twice.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import anyio
+import httpx2
+
+from kyc_mcp.config import Settings
+from kyc_mcp.errors import KycError
+from kyc_mcp.upstream.envelopes import unwrap
+
+Api = Literal["masterpay", "cardholder"]
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_ATTEMPTS = 4
+BACKOFF_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Reply:
+    data: Any
+    message: str
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _transport_failure(exc: httpx2.TransportError, method: str, url: str) -> KycError:
+    if isinstance(exc, httpx2.TimeoutException):
+        reason = "did not answer in time"
+    elif isinstance(exc, httpx2.ConnectError):
+        reason = "could not be reached"
+    else:
+        reason = "closed the connection before answering"
+    message = f"the KYC service at {url} {reason}"
+    if method != "GET":
+        message += "; the request may or may not have been applied, so check the status before sending it again"
+    return KycError("UPSTREAM_UNAVAILABLE", message, details={"reason": type(exc).__name__})
+
+
+class Upstream:
+    """Both upstream APIs; use as an async context manager so the connection pools are closed."""
+
+    def __init__(self, settings: Settings, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        timeout = httpx2.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds))
+        limits = httpx2.Limits(max_connections=50, max_keepalive_connections=10)
+        bases = {"masterpay": settings.api_base_url, "cardholder": settings.cardholder_url}
+        self._clients = {
+            api: httpx2.AsyncClient(base_url=url, timeout=timeout, limits=limits, transport=transport)
+            for api, url in bases.items()
+        }
+        self._tokens = {"masterpay": settings.access_token, "cardholder": settings.cardholder_token}
+
+    async def __aenter__(self) -> Upstream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    def _headers(self, api: Api, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {"Accept": "application/json", **(extra or {})}
+        token = self._tokens[api]
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        return headers
+
+    async def call(
+        self, api: Api, method: str, path: str, *, headers: dict[str, str] | None = None, **body: Any
+    ) -> Reply:
+        """Send one request (`body`: httpx2's `json=`, `files=`, `data=`) and unwrap its envelope."""
+        client = self._clients[api]
+        request = client.build_request(method, path, headers=self._headers(api, headers), **body)
+        response = await self._send(client, request)
+        data, message = unwrap(response)
+        return Reply(data, message)
+
+    async def _send(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+        retryable = request.method == "GET"
+        deadline = time.monotonic() + self._settings.retry_budget_seconds
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = await client.send(request)
+            except httpx2.TransportError as exc:
+                failure = _transport_failure(exc, request.method, str(client.base_url))
+                wait = None
+            else:
+                if not (retryable and response.status_code in RETRY_STATUSES):
+                    return response
+                failure, wait = None, _retry_after(response)
+            if not retryable or attempt == MAX_ATTEMPTS:
+                break
+            delay = wait if wait is not None else BACKOFF_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+            if time.monotonic() + delay > deadline:
+                break
+            await anyio.sleep(delay)
+        if failure is not None:
+            raise failure
+        return response

@@ -1,0 +1,89 @@
+"""The tool surface as a client sees it: a checked-in snapshot of `tools/list`, annotations on every tool,
+and the README's tool table, all in step with the operations table.
+
+After a deliberate change, regenerate with `make snapshots` (UPDATE_SNAPSHOTS=1) and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from kyc_mcp.config import Settings
+from kyc_mcp.docs import TOOLS_END, TOOLS_START, tools_table
+from kyc_mcp.operations import OPERATIONS
+from kyc_mcp.server.app import build_server
+
+pytestmark = pytest.mark.anyio
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+README = Path(__file__).parents[2] / "README.md"
+UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+DOCUMENTED = {
+    # masterpay-kyc-skill.txt
+    "create_masterpay_user",
+    "get_kyc_metadata",
+    "get_profile",
+    "update_profile",
+    "get_document",
+    "update_document",
+    "upload_kyc_document",
+    "submit_kyc",
+    "get_kyc_status",
+    "submit_wallet_kyc",
+    # NOTES.md
+    "upload_kyc_file",
+    "validate_kyc_document",
+    "submit_cardholder_kyc",
+    "get_latest_cardholder_kyc",
+    "get_latest_cardholder",
+}
+
+
+async def _tools() -> list[dict]:
+    async with Client(build_server(Settings())) as client:
+        listed = await client.list_tools()
+    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in listed.tools]
+
+
+async def test_tools_list_matches_the_snapshot() -> None:
+    current = json.dumps(await _tools(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if UPDATE:
+        SNAPSHOT.write_text(current, encoding="utf-8")
+    assert SNAPSHOT.read_text(encoding="utf-8") == current, "tools/list changed: run `make snapshots` and review"
+
+
+async def test_every_documented_operation_is_a_tool_with_schemas_and_all_annotations() -> None:
+    tools = await _tools()
+    assert {tool["name"] for tool in tools} == DOCUMENTED
+    for tool in tools:
+        hints = tool["annotations"]
+        assert set(hints) >= {"title", "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}, tool[
+            "name"
+        ]
+        assert all(isinstance(hints[h], bool) for h in hints if h.endswith("Hint")), tool["name"]
+        assert tool["title"] and tool["description"] and tool["outputSchema"]["type"] == "object"
+        schema = tool["inputSchema"]
+        assert schema.get("additionalProperties") is False or not schema.get("properties"), tool["name"]
+        for name, prop in schema.get("properties", {}).items():
+            described = prop.get("description") or any(p.get("description") for p in prop.get("anyOf", []))
+            assert described, f"{tool['name']}.{name} has no description"
+
+
+async def test_read_only_tools_are_the_gets_and_the_document_check() -> None:
+    read_only = {tool["name"] for tool in await _tools() if tool["annotations"]["readOnlyHint"]}
+    expected = {op.name for op in OPERATIONS if op.method == "GET"} | {"validate_kyc_document"}
+    assert read_only == expected
+
+
+def test_readme_lists_every_tool_from_the_table() -> None:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(TOOLS_START), text.index(TOOLS_END) + len(TOOLS_END)
+    if UPDATE:
+        README.write_text(text[:start] + tools_table() + text[end:], encoding="utf-8")
+        text = README.read_text(encoding="utf-8")
+        end = start + len(tools_table())
+    assert text[start:end] == tools_table(), "README tool table is stale: run `make snapshots`"

@@ -1,0 +1,122 @@
+"""Uploads by path and by base64: every check happens before a byte is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kyc_mcp.models.uploads import BASE64_MAX_BYTES
+from tests.helpers import GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, b64, big_jpeg
+from tests.server.conftest import Connect, ok, refused, request_log
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "mime"),
+    [
+        ("id.jpg", JPEG_BYTES, "image/jpeg"),
+        ("id.JPEG", JPEG_BYTES, "image/jpeg"),
+        ("id.png", PNG_BYTES, "image/png"),
+        ("id.pdf", PDF_BYTES, "application/pdf"),
+    ],
+)
+@pytest.mark.parametrize("tool", ["upload_kyc_document", "upload_kyc_file"])
+async def test_upload_by_path_infers_the_type(
+    connect: Connect, user: User, uploads: Path, tool: str, name: str, content: bytes, mime: str
+) -> None:
+    (uploads / name).write_bytes(content)
+    arguments = {"file_path": str(uploads / name)} | (
+        {"document_type": "Selfie"} if tool == "upload_kyc_document" else {}
+    )
+    async with connect(user) as client:
+        result = await ok(client, tool, arguments)
+    assert (result["file_name"], result["mime_type"], result["size"]) == (name, mime, len(content))
+
+
+async def test_the_largest_allowed_file_uploads_by_path(connect: Connect, user: User, uploads: Path) -> None:
+    (uploads / "scan.jpg").write_bytes(big_jpeg(MAX_UPLOAD_BYTES))
+    async with connect(user) as client:
+        result = await ok(client, "upload_kyc_file", {"file_path": str(uploads / "scan.jpg")})
+    assert result["size"] == MAX_UPLOAD_BYTES
+
+
+async def test_upload_by_base64(connect: Connect, user: User) -> None:
+    arguments = {"document_type": "PassportFront", "file_data": b64(PDF_BYTES), "file_name": "p.pdf"}
+    async with connect(user) as client:
+        result = await ok(client, "upload_kyc_document", arguments | {"mime_type": "application/pdf"})
+    assert (result["mime_type"], result["size"]) == ("application/pdf", len(PDF_BYTES))
+
+
+def _symlink_out(uploads: Path, tmp_path: Path) -> Path:
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(JPEG_BYTES)
+    link = uploads / "innocent.jpg"
+    link.symlink_to(outside)
+    return link
+
+
+BAD_PATHS = {
+    "too large": (lambda up, tmp: _write(up / "huge.jpg", big_jpeg(MAX_UPLOAD_BYTES + 1)), "the limit is 15728640"),
+    "png bytes named jpg": (lambda up, tmp: _write(up / "id.jpg", PNG_BYTES), "content is image/png"),
+    "text named pdf": (lambda up, tmp: _write(up / "id.pdf", b"hello, not a pdf"), "not a JPEG, PNG or PDF"),
+    "gif": (lambda up, tmp: _write(up / "id.gif", GIF_BYTES), "not a JPEG, PNG or PDF"),
+    "jpeg with another extension": (lambda up, tmp: _write(up / "id.txt", JPEG_BYTES), "must end in"),
+    "empty": (lambda up, tmp: _write(up / "id.jpg", b""), "empty"),
+    "outside the roots": (lambda up, tmp: _write(tmp / "elsewhere.jpg", JPEG_BYTES), "outside the folders"),
+    "symlink escaping the roots": (_symlink_out, "outside the folders"),
+    "dot-dot escape": (
+        lambda up, tmp: _write(tmp / "x.jpg", JPEG_BYTES) and up / ".." / "x.jpg",
+        "outside the folders",
+    ),
+    "missing": (lambda up, tmp: up / "nope.jpg", "no such file"),
+    "a folder": (lambda up, tmp: up, "not a regular file"),
+    "relative": (lambda up, tmp: Path("uploads/passport.jpg"), "absolute path"),
+}
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_PATHS))
+async def test_a_bad_path_is_refused_before_the_upstream(
+    connect: Connect, sandbox: Sandbox, user: User, uploads: Path, tmp_path: Path, case: str
+) -> None:
+    make, words = BAD_PATHS[case]
+    path = make(uploads, tmp_path)
+    before = len(request_log(sandbox))
+    async with connect(user) as client:
+        error = await refused(client, "upload_kyc_file", {"file_path": str(path)}, "VALIDATION")
+    assert words in error["message"]
+    assert error["details"]["field"] == "file_path"
+    assert len(request_log(sandbox)) == before
+
+
+async def test_path_uploads_need_configured_roots(connect: Connect, user: User, uploads: Path) -> None:
+    async with connect(user, upload_roots=()) as client:
+        error = await refused(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")}, "VALIDATION")
+    assert "KYC_MCP_UPLOAD_ROOTS" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "mime", "words"),
+    [
+        ("not base64!", "a.jpg", "image/jpeg", "not valid base64"),
+        (b64(PNG_BYTES), "a.png", "image/jpeg", "presented as image/jpeg"),
+        (b64(JPEG_BYTES), "a.png", "image/jpeg", "presented as image/png"),
+        (b64(b"plain text"), "a.pdf", "application/pdf", "not a JPEG, PNG or PDF"),
+        (b64(big_jpeg(BASE64_MAX_BYTES + 1)), "a.jpg", "image/jpeg", "pass file_path instead"),
+    ],
+    ids=["invalid", "mime-mismatch", "name-mismatch", "not-a-document", "too-large-for-base64"],
+)
+async def test_bad_base64_is_refused_before_the_upstream(
+    connect: Connect, sandbox: Sandbox, user: User, data: str, name: str, mime: str, words: str
+) -> None:
+    before = len(request_log(sandbox))
+    async with connect(user) as client:
+        error = await refused(client, "upload_kyc_file", {"file_data": data, "file_name": name, "mime_type": mime})
+    assert error["code"] == "VALIDATION" and words in error["message"]
+    assert len(request_log(sandbox)) == before
