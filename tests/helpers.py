@@ -12,6 +12,7 @@ import functools
 import os
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -30,6 +31,13 @@ DEMO_PASSWORD = "sandbox-demo-password"
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 TIMEOUT = httpx2.Timeout(60.0, connect=10.0)
+
+
+@functools.lru_cache(maxsize=1)
+def ssl_context() -> ssl.SSLContext:
+    """One default (verifying) TLS context for every test client: building one per client costs ~70 ms."""
+    return ssl.create_default_context()
+
 
 # --------------------------------------------------------------------------------------------- tiny files
 
@@ -372,7 +380,7 @@ class Sandbox:
     def client(self, token: str | None = None, **headers: str) -> httpx2.Client:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        client = httpx2.Client(base_url=self.url, headers=headers, timeout=TIMEOUT)
+        client = httpx2.Client(base_url=self.url, headers=headers, timeout=TIMEOUT, verify=ssl_context())
         self._clients.append(client)
         return client
 
@@ -491,7 +499,7 @@ class SandboxProcess:
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        with httpx2.Client(base_url=self.url, timeout=2.0) as client:
+        with httpx2.Client(base_url=self.url, timeout=2.0, verify=ssl_context()) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise AssertionError(f"sandbox exited with {self.proc.returncode}:\n{self.output()}")
