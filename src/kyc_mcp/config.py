@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -41,6 +41,9 @@ class Settings(BaseModel):
     upload_roots: tuple[Path, ...] = ()
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry_budget_seconds: float = Field(default=10.0, ge=0, le=300)
+    consent: Literal["auto", "never"] = "auto"
+    show_pii: bool = False
+    audit_log: Path | None = None
 
     @field_validator("upload_roots", mode="before")
     @classmethod
@@ -108,6 +111,9 @@ _SETTINGS_ENV = {
     "upload_roots": "KYC_MCP_UPLOAD_ROOTS",
     "timeout_seconds": "KYC_MCP_TIMEOUT",
     "retry_budget_seconds": "KYC_MCP_RETRY_BUDGET",
+    "consent": "KYC_MCP_CONSENT",
+    "show_pii": "KYC_MCP_SHOW_PII",
+    "audit_log": "KYC_MCP_AUDIT_LOG",
 }
 _SANDBOX_ENV = {
     "db_path": "KYC_SANDBOX_DB",

@@ -22,6 +22,13 @@ class NextStep:
 
     tool: str
     why: str
+    arguments: dict[str, Any] | None = None  # suggested values, never secrets
+
+    def wire(self) -> dict[str, Any]:
+        step: dict[str, Any] = {"tool": self.tool, "why": self.why}
+        if self.arguments:
+            step["arguments"] = self.arguments
+        return step
 
 
 @dataclass
@@ -42,7 +49,7 @@ class KycError(Exception):
             "error": {
                 "code": self.code,
                 "message": self.message,
-                "next_steps": [{"tool": s.tool, "why": s.why} for s in self.next_steps],
+                "next_steps": [step.wire() for step in self.next_steps],
                 "details": self.details,
             }
         }

@@ -33,6 +33,8 @@ class Operation:
     destructive: bool = False  # overwrites what the user stored before
     checks_only: bool = False  # a POST that changes nothing upstream
     header_fields: Mapping[str, str] = field(default_factory=dict)  # input field -> request header
+    requires: tuple[str, ...] = ()  # flow prerequisites, checked in order (kyc_mcp.guard.flow.REQUIREMENTS)
+    consent: bool = False  # identity data leaves the machine: ask the user first
 
     @property
     def read_only(self) -> bool:
@@ -103,6 +105,7 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.Profile,
         idempotent=True,
         destructive=True,
+        requires=("masterpay_user", "metadata"),
     ),
     Operation(
         "get_document",
@@ -127,6 +130,7 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.IdentityDocument,
         idempotent=True,
         destructive=True,
+        requires=("masterpay_user",),
     ),
     Operation(
         "upload_kyc_document",
@@ -140,6 +144,8 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.DocumentUpload,
         mp.UploadedDocument,
         idempotent=False,
+        requires=("masterpay_user",),
+        consent=True,
     ),
     Operation(
         "submit_kyc",
@@ -152,6 +158,14 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.KycSubmission,
         idempotent=False,
+        requires=(
+            "masterpay_user",
+            "identity_document",
+            "proof_of_address",
+            "profile_complete",
+            "no_active_masterpay_kyc",
+        ),
+        consent=True,
     ),
     Operation(
         "get_kyc_status",
@@ -176,6 +190,8 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.WalletKyc,
         idempotent=True,
+        requires=("masterpay_user", "wallet_fields"),
+        consent=True,
     ),
     # Cardholder KYC, in flow order (cardholder-kyc-api.txt; names from NOTES.md)
     Operation(
@@ -189,6 +205,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.FileUpload,
         ch.UploadedFile,
         idempotent=False,
+        consent=True,
     ),
     Operation(
         "validate_kyc_document",
@@ -202,6 +219,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.DocumentCheck,
         idempotent=True,
         checks_only=True,
+        requires=("kyc_files",),
     ),
     Operation(
         "submit_cardholder_kyc",
@@ -215,6 +233,8 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.CardholderKycRequest,
         ch.CardholderKyc,
         idempotent=False,
+        requires=("kyc_files", "own_files", "document_validated", "no_active_cardholder_kyc"),
+        consent=True,
     ),
     Operation(
         "get_latest_cardholder_kyc",

@@ -14,7 +14,7 @@ from mcp import Client
 
 from kyc_mcp.config import Settings
 from kyc_mcp.server.app import build_server
-from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User
+from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, unique_number
 
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
@@ -77,3 +77,18 @@ def request_log(sandbox: Sandbox) -> list[dict[str, Any]]:
     response = sandbox.admin.get("/sandbox/requests")
     assert response.status_code == 200
     return response.json()
+
+
+async def start_masterpay(client: Client) -> None:
+    """The MasterPay flow's first two steps, which every state-changing MasterPay tool needs."""
+    await ok(client, "create_masterpay_user")
+    await ok(client, "get_kyc_metadata")
+
+
+async def ready_cardholder_kyc(client: Client, uploads: Path, **overrides: Any) -> dict[str, Any]:
+    """Upload the front image and validate the number; the valid `submit_cardholder_kyc` arguments."""
+    front = await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
+    body = {"document_type": "passport", "number_id": unique_number(), "front_kyc_url": front["path"]}
+    body |= {"first_name": "Sok", "last_name": "Dara", "gender": "MALE", "file_type": "jpg", **overrides}
+    await ok(client, "validate_kyc_document", {"document_type": body["document_type"], "number_id": body["number_id"]})
+    return body

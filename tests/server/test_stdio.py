@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.helpers import Sandbox, User, complete_profile, unique_number
-from tests.server.conftest import ok, refused
+from tests.helpers import Sandbox, User, complete_profile
+from tests.server.conftest import ok, ready_cardholder_kyc, refused, start_masterpay
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,7 @@ async def test_serve_over_stdio_runs_both_flows(sandbox: Sandbox, user: User, up
     server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
     async with Client(server, mode=mode) as client:
         assert len((await client.list_tools()).tools) == 15
-        await ok(client, "create_masterpay_user")
+        await start_masterpay(client)
         await ok(client, "update_profile", complete_profile())
         await ok(client, "update_document", {"identity_type": "passport", "id_number": "E1234567X"})
         for document_type, name in (("PassportFront", "passport.jpg"), ("ProofOfAddress", "address.pdf")):
@@ -35,11 +35,7 @@ async def test_serve_over_stdio_runs_both_flows(sandbox: Sandbox, user: User, up
         assert (await ok(client, "submit_kyc"))["status"] == "pending"
         await refused(client, "update_profile", {"dob": "yesterday"}, "VALIDATION")
 
-        front = await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
-        number = unique_number()
-        await ok(client, "validate_kyc_document", {"document_type": "passport", "number_id": number})
-        kyc = {"document_type": "passport", "number_id": number, "front_kyc_url": front["path"]}
-        kyc |= {"first_name": "Sok", "last_name": "Dara", "gender": "MALE", "file_type": "jpg"}
+        kyc = await ready_cardholder_kyc(client, uploads)
         assert (await ok(client, "submit_cardholder_kyc", kyc))["status"] == "pending"
     sandbox.decided(user.email, "masterpay", "approve")
     sandbox.decided(user.email, "cardholder", "approve")

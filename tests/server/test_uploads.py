@@ -31,6 +31,7 @@ async def test_upload_by_path_infers_the_type(
         {"document_type": "Selfie"} if tool == "upload_kyc_document" else {}
     )
     async with connect(user) as client:
+        await ok(client, "create_masterpay_user")
         result = await ok(client, tool, arguments)
     assert (result["file_name"], result["mime_type"], result["size"]) == (name, mime, len(content))
 
@@ -45,6 +46,7 @@ async def test_the_largest_allowed_file_uploads_by_path(connect: Connect, user: 
 async def test_upload_by_base64(connect: Connect, user: User) -> None:
     arguments = {"document_type": "PassportFront", "file_data": b64(PDF_BYTES), "file_name": "p.pdf"}
     async with connect(user) as client:
+        await ok(client, "create_masterpay_user")
         result = await ok(client, "upload_kyc_document", arguments | {"mime_type": "application/pdf"})
     assert (result["mime_type"], result["size"]) == ("application/pdf", len(PDF_BYTES))
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import Sandbox, User, years_ago
-from tests.server.conftest import Connect, refused, request_log
+from tests.server.conftest import Connect, refused, request_log, start_masterpay
 
 pytestmark = pytest.mark.anyio
 
@@ -91,6 +91,7 @@ async def test_a_refusal_never_echoes_the_submitted_value(connect: Connect, user
 
 async def test_arguments_are_normalised_before_sending(connect: Connect, user: User) -> None:
     async with connect(user) as client:
+        await start_masterpay(client)
         result = await client.call_tool("update_profile", {"gender": " Male ", "nationality": "my", "city": "  Ipoh "})
     assert not result.is_error
     assert {k: result.structured_content[k] for k in ("gender", "nationality", "city")} == {

@@ -7,7 +7,7 @@ are the same object.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -24,10 +24,20 @@ class NoInput(Input):
     """The tool takes no arguments."""
 
 
+class Step(BaseModel):
+    tool: str
+    why: str
+    arguments: dict[str, Any] | None = None
+
+
 class Output(BaseModel):
     """Base of every tool output: tolerant of fields the upstream adds."""
 
     model_config = ConfigDict(extra="allow")
+
+    next_steps: list[Step] = Field(
+        default_factory=list, description="What to call next in this KYC flow, and why (from the server's flow guard)."
+    )
 
 
 def _real_date(value: str) -> str:

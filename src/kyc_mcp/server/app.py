@@ -1,41 +1,59 @@
-"""`build_server(settings)`: the MCP server with every operation as a tool."""
+"""`build_server(settings)`: the MCP server with every operation as a tool, wrapped by the guard."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from mcp.server import MCPServer
 
 from kyc_mcp import __version__
 from kyc_mcp.config import Settings
+from kyc_mcp.guard import consent, logs
+from kyc_mcp.guard.audit import AuditLog
+from kyc_mcp.guard.auth import Credentials
+from kyc_mcp.guard.middleware import Guard, Redaction
+from kyc_mcp.guard.redact import Redactor
+from kyc_mcp.guard.state import MemoryStore, StateStore
 from kyc_mcp.operations import OPERATIONS
-from kyc_mcp.tools import Runtime, build_tools, validate_arguments
+from kyc_mcp.tools import ConsentHook, Runtime, build_tools, validate_arguments
 from kyc_mcp.upstream import Upstream
 
 INSTRUCTIONS = (
     "KYC identity verification for two flows. MasterPay: create_masterpay_user, get_kyc_metadata, "
-    "update_profile, update_document, upload_kyc_document (identity document and proof of address), "
-    "submit_kyc, then poll get_kyc_status; submit_wallet_kyc when needed. Cardholder: upload_kyc_file, "
+    "update_profile, upload_kyc_document (identity document and proof of address), submit_kyc, then poll "
+    "get_kyc_status; update_document and submit_wallet_kyc for the card wallet. Cardholder: upload_kyc_file, "
     "validate_kyc_document, submit_cardholder_kyc, then poll get_latest_cardholder_kyc and confirm with "
-    "get_latest_cardholder. Prefer file_path over base64 for uploads. Every failure is a JSON error envelope "
-    "whose next_steps say what to call next."
+    "get_latest_cardholder. Every result carries next_steps; every failure is a JSON error envelope whose "
+    "next_steps say what to call next. Prefer file_path over base64 for uploads. Never ask the user for a "
+    "password, PIN or token."
 )
 
 
-def build_server(settings: Settings) -> MCPServer[Runtime]:
+def build_server(settings: Settings, store: StateStore | None = None) -> MCPServer[Runtime]:
+    redactor = Redactor(show_pii=settings.show_pii)
+    credentials = Credentials(settings, redactor)
+    logs.install()
+    hook = None
+    if settings.consent == "auto":
+        hook = ConsentHook(
+            partial(consent.resolver, host_url=settings.api_base_url, redactor=redactor), consent.refusal
+        )
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         async with Upstream(settings) as upstream:
-            yield Runtime(settings, upstream)
+            yield Runtime(settings, upstream, credentials.token_for)
 
+    guard = Guard(credentials, store or MemoryStore(), AuditLog(settings.audit_log, redactor))
     server: MCPServer[Runtime] = MCPServer(
         "kyc-mcp",
         title="KYC verification",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=build_tools(OPERATIONS),
-        middleware=[validate_arguments],
+        tools=build_tools(OPERATIONS, hook),
+        middleware=[Redaction(redactor), validate_arguments, guard],
     )
     return server

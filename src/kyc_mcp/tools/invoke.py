@@ -43,10 +43,10 @@ def _shape(op: Operation, data: Any) -> Output:
         ) from None
 
 
-async def invoke(op: Operation, args: Input, upstream: Upstream, settings: Settings) -> Output:
+async def invoke(op: Operation, args: Input, upstream: Upstream, token: str | None, settings: Settings) -> Output:
     """Call the upstream for `op`; every failure is a `KycError`."""
     headers = {name: getattr(args, field) for field, name in op.header_fields.items() if getattr(args, field)}
     body, local = _request(op, args, settings)
-    reply = await upstream.call(op.api, op.method, op.path, headers=headers, **body)
+    reply = await upstream.call(op.api, op.method, op.path, token=token, headers=headers, **body)
     data = {"message": reply.message} if reply.data is None else reply.data
     return _shape(op, {**local, **data} if isinstance(data, dict) else data)

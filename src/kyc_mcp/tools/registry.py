@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent
 
@@ -22,7 +23,7 @@ from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools.invoke import invoke
-from kyc_mcp.upstream import Upstream
+from kyc_mcp.upstream import Api, Upstream
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,15 @@ class Runtime:
 
     settings: Settings
     upstream: Upstream
+    token_for: Callable[[Api], str | None]
+
+
+@dataclass(frozen=True)
+class ConsentHook:
+    """How the server asks for consent: a `Resolve` resolver per operation, and the verdict on its outcome."""
+
+    resolver: Callable[[Operation], Callable[..., Any]]
+    refusal: Callable[[Any], KycError | None]
 
 
 def _success(output: Any) -> CallToolResult:
@@ -39,16 +49,24 @@ def _success(output: Any) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def _tool_function(op: Operation) -> Any:
-    async def tool(ctx: Context, **arguments: Any) -> CallToolResult:
+def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
+    ask = consent if consent is not None and op.consent else None
+
+    async def tool(ctx: Context, consent: Any = None, **arguments: Any) -> CallToolResult:
         runtime: Runtime = ctx.request_context.lifespan_context
         try:
-            output = await invoke(op, op.input.model_validate(arguments), runtime.upstream, runtime.settings)
+            if ask is not None and (refused := ask.refusal(consent)) is not None:
+                raise refused
+            args = op.input.model_validate(arguments)
+            output = await invoke(op, args, runtime.upstream, runtime.token_for(op.api), runtime.settings)
         except KycError as exc:
             return exc.result()
         return _success(output)
 
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
+    if ask is not None:
+        answer = Annotated[ElicitationResult[Any], Resolve(ask.resolver(op))]
+        parameters.append(inspect.Parameter("consent", inspect.Parameter.KEYWORD_ONLY, annotation=answer))
     for name, field in op.input.model_fields.items():
         default = inspect.Parameter.empty if field.is_required() else field.default
         annotation = Annotated[field.annotation, field]
@@ -62,11 +80,15 @@ def _tool_function(op: Operation) -> Any:
     return tool
 
 
-def build_tools(operations: tuple[Operation, ...]) -> list[Tool]:
+def build_tools(operations: tuple[Operation, ...], consent: ConsentHook | None = None) -> list[Tool]:
     tools = []
     for op in operations:
         tool = Tool.from_function(
-            _tool_function(op), name=op.name, title=op.title, description=op.description, annotations=op.annotations
+            _tool_function(op, consent),
+            name=op.name,
+            title=op.title,
+            description=op.description,
+            annotations=op.annotations,
         )
         tool.parameters = op.input.model_json_schema()
         tools.append(tool)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -22,6 +23,8 @@ from kyc_mcp.errors import KycError
 from kyc_mcp.upstream.envelopes import unwrap
 
 Api = Literal["masterpay", "cardholder"]
+# Set by a caller that wants to know the HTTP statuses its upstream requests got (the audit log).
+STATUSES: ContextVar[list[int] | None] = ContextVar("kyc_mcp_upstream_statuses", default=None)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.25
@@ -71,7 +74,6 @@ class Upstream:
             api: httpx2.AsyncClient(base_url=url, timeout=timeout, limits=limits, transport=transport)
             for api, url in bases.items()
         }
-        self._tokens = {"masterpay": settings.access_token, "cardholder": settings.cardholder_token}
 
     async def __aenter__(self) -> Upstream:
         return self
@@ -82,19 +84,15 @@ class Upstream:
         for client in self._clients.values():
             await client.aclose()
 
-    def _headers(self, api: Api, extra: dict[str, str] | None) -> dict[str, str]:
-        headers = {"Accept": "application/json", **(extra or {})}
-        token = self._tokens[api]
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-        return headers
-
     async def call(
-        self, api: Api, method: str, path: str, *, headers: dict[str, str] | None = None, **body: Any
+        self, api: Api, method: str, path: str, *, token: str | None, headers: dict[str, str] | None = None, **body: Any
     ) -> Reply:
         """Send one request (`body`: httpx2's `json=`, `files=`, `data=`) and unwrap its envelope."""
         client = self._clients[api]
-        request = client.build_request(method, path, headers=self._headers(api, headers), **body)
+        sent = {"Accept": "application/json", **(headers or {})}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        request = client.build_request(method, path, headers=sent, **body)
         response = await self._send(client, request)
         data, message = unwrap(response)
         return Reply(data, message)
@@ -109,6 +107,8 @@ class Upstream:
                 failure = _transport_failure(exc, request.method, str(client.base_url))
                 wait = None
             else:
+                if (statuses := STATUSES.get()) is not None:
+                    statuses.append(response.status_code)
                 if not (retryable and response.status_code in RETRY_STATUSES):
                     return response
                 failure, wait = None, _retry_after(response)

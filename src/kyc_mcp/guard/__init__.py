@@ -1,0 +1,1 @@
+"""The guard: auth, flow order, consent and redaction, applied centrally around every tool call."""

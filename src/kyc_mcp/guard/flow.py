@@ -1,0 +1,360 @@
+"""The flow gate: the documented order of both KYC flows, as requirements, milestones and recorded facts.
+
+Each operation's `requires` (in `operations.py`) names requirements defined here. A requirement is met by a
+fact recorded for this principal, or by evidence read from the upstream (the stored profile, the KYC
+status), so a user who did a step yesterday is not asked to redo it, and a new chat cannot skip one.
+Requirements that need only recorded facts are checked first, so an out-of-order call from a fresh principal
+is refused without any upstream request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kyc_mcp.errors import KycError, NextStep
+from kyc_mcp.guard.state import FlowState
+from kyc_mcp.operations import Operation
+from kyc_mcp.upstream import Api
+from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_FIELDS
+
+IDENTITY_DOCUMENTS = frozenset({"PassportFront", "PassportBack", "NationalIdFront", "NationalIdBack"})
+PROOF_OF_ADDRESS = "ProofOfAddress"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    fact: str
+    step: NextStep
+
+
+MILESTONES: dict[Api, tuple[Milestone, ...]] = {
+    "masterpay": (
+        Milestone("masterpay_user", NextStep("create_masterpay_user", "create the MasterPay account (one-time)")),
+        Milestone("metadata", NextStep("get_kyc_metadata", "read the valid occupations, nationalities and countries")),
+        Milestone(
+            "profile_complete",
+            NextStep("update_profile", "complete the profile: personal fields, passport, phone and address"),
+        ),
+        Milestone(
+            "identity_document",
+            NextStep(
+                "upload_kyc_document",
+                "upload the passport or national ID (front)",
+                {"document_type": "PassportFront"},
+            ),
+        ),
+        Milestone(
+            "proof_of_address",
+            NextStep("upload_kyc_document", "upload a proof of address", {"document_type": PROOF_OF_ADDRESS}),
+        ),
+        Milestone("masterpay_submitted", NextStep("submit_kyc", "submit the profile and documents for review")),
+        Milestone("masterpay_approved", NextStep("get_kyc_status", "poll the KYC status until it is decided")),
+    ),
+    "cardholder": (
+        Milestone(
+            "kyc_files", NextStep("upload_kyc_file", "upload the document's front image (and back for id_number)")
+        ),
+        Milestone(
+            "document_validated",
+            NextStep("validate_kyc_document", "check the document number before submitting"),
+        ),
+        Milestone("cardholder_submitted", NextStep("submit_cardholder_kyc", "submit the cardholder KYC request")),
+        Milestone(
+            "cardholder_approved",
+            NextStep("get_latest_cardholder_kyc", "poll the latest KYC until it is decided"),
+        ),
+        Milestone("cardholder_confirmed", NextStep("get_latest_cardholder", "confirm the cardholder record exists")),
+    ),
+}
+_STEP_OF = {m.fact: m.step for flow in MILESTONES.values() for m in flow}
+
+
+def next_steps(api: Api, state: FlowState) -> list[NextStep]:
+    """The first milestone of the flow not yet reached (empty when the flow is complete)."""
+    for milestone in MILESTONES[api]:
+        if milestone.fact not in state.facts:
+            step = milestone.step
+            if milestone.fact == "cardholder_submitted" and state.uploaded_paths:
+                step = NextStep(step.tool, step.why, {"front_kyc_url": state.uploaded_paths[-1]})
+            return [step]
+    return []
+
+
+def document_key(document_type: str, number_id: str) -> str:
+    """How a validated document number is remembered: a hash, never the number."""
+    return hashlib.sha256(f"{document_type.lower()}:{number_id.strip()}".encode()).hexdigest()
+
+
+def stored_path(value: str) -> str:
+    """A file reference as the upstream stores it: no scheme, host or query, no leading '/'."""
+    if "://" in value:
+        value = value.split("://", 1)[1].partition("/")[2]
+    return value.split("?", 1)[0].lstrip("/")
+
+
+# ------------------------------------------------------------------------------------------ evidence
+
+
+class Evidence:
+    """Upstream reads that prove requirements, each made at most once per call."""
+
+    def __init__(self, read: Callable[[str, str], Awaitable[Any]]) -> None:
+        self._read = read
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    async def get(self, api: str, path: str) -> Any:
+        if (api, path) not in self._cache:
+            self._cache[(api, path)] = await self._read(api, path)
+        return self._cache[(api, path)]
+
+    async def profile(self) -> dict[str, Any]:
+        return await self.get("masterpay", "/api/v1/profile") or {}
+
+    async def masterpay_status(self) -> dict[str, Any]:
+        return await self.get("masterpay", "/api/v1/masterpay/kyc/status") or {}
+
+    async def document(self) -> dict[str, Any]:
+        return await self.get("masterpay", "/api/v1/profile/document") or {}
+
+    async def latest_cardholder_kyc(self) -> dict[str, Any] | None:
+        try:
+            return await self.get("cardholder", "/api/v1/cardholder-kyc/latest")
+        except KycError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+
+# -------------------------------------------------------------------------------------- requirements
+
+
+def _refuse(fact: str, message: str, **details: Any) -> KycError:
+    return KycError("FLOW_ORDER", message, next_steps=[_STEP_OF[fact]], details=details)
+
+
+def _duplicate(message: str, step: NextStep, status: str) -> KycError:
+    return KycError("ALREADY_SUBMITTED", message, next_steps=[step], details={"status": status})
+
+
+@dataclass(frozen=True)
+class Call:
+    op: Operation
+    args: dict[str, Any]
+    state: FlowState
+    evidence: Evidence
+
+
+def _recorded(fact: str, message: str) -> Callable[[Call], Awaitable[None]]:
+    async def check(call: Call) -> None:
+        if fact not in call.state.facts:
+            raise _refuse(fact, f"{call.op.name} is out of order: {message}")
+
+    return check
+
+
+def _document(fact: str, wanted: Callable[[str], bool], message: str) -> Callable[[Call], Awaitable[None]]:
+    async def check(call: Call) -> None:
+        if fact in call.state.facts:
+            return
+        documents = (await call.evidence.masterpay_status()).get("documents") or []
+        if not any(isinstance(d, dict) and wanted(str(d.get("document_type"))) for d in documents):
+            raise _refuse(fact, f"{call.op.name} is out of order: {message}")
+
+    return check
+
+
+async def _profile_complete(call: Call) -> None:
+    profile = await call.evidence.profile()
+    missing = [name for name in SUBMIT_REQUIRED_FIELDS if profile.get(name) in (None, "")]
+    if missing:
+        raise _refuse(
+            "profile_complete",
+            f"the profile is missing {', '.join(missing)}; set them with update_profile before {call.op.name}",
+            missing_fields=missing,
+        )
+
+
+async def _no_active_masterpay_kyc(call: Call) -> None:
+    status = str((await call.evidence.masterpay_status()).get("status") or "").lower()
+    check = NextStep("get_kyc_status", "read the current decision")
+    if status == "pending":
+        raise _duplicate("a KYC submission is already pending review; wait for its decision", check, status)
+    if status == "approved":
+        raise _duplicate("KYC is already approved; it is not repeated", check, status)
+
+
+async def _wallet_fields(call: Call) -> None:
+    profile = await call.evidence.profile()
+    missing = [name for name in WALLET_REQUIRED_PROFILE_FIELDS if not profile.get(name)]
+    steps = [NextStep("update_profile", f"set {', '.join(missing)}")] if missing else []
+    if not (await call.evidence.document()).get("id_number"):
+        missing.append("id_number")
+        steps.append(NextStep("update_document", "set the identity document's id_number"))
+    if missing:
+        raise KycError(
+            "FLOW_ORDER",
+            f"submit_wallet_kyc needs {', '.join(missing)} first",
+            next_steps=steps,
+            details={"missing_fields": missing},
+        )
+
+
+async def _own_files(call: Call) -> None:
+    owned = set(call.state.uploaded_paths)
+    for name in ("front_kyc_url", "back_kyc_url", "photo_urls"):
+        value = call.args.get(name)
+        if value and stored_path(value) not in owned:
+            raise KycError(
+                "FLOW_ORDER",
+                f"{name} is not a file uploaded in this KYC flow; upload it with upload_kyc_file and pass the "
+                "path it returns",
+                next_steps=[NextStep("upload_kyc_file", f"upload the file for {name}")],
+                details={"field": name},
+            )
+
+
+async def _document_validated(call: Call) -> None:
+    key = document_key(call.args["document_type"], call.args["number_id"])
+    if key not in call.state.validated_documents:
+        step = NextStep(
+            "validate_kyc_document",
+            "validate this document_type and number_id first",
+            {"document_type": call.args["document_type"]},
+        )
+        raise KycError(
+            "FLOW_ORDER",
+            "this document number has not been validated: call validate_kyc_document with the same "
+            "document_type and number_id, then submit again",
+            next_steps=[step],
+        )
+
+
+async def _no_active_cardholder_kyc(call: Call) -> None:
+    latest = await call.evidence.latest_cardholder_kyc()
+    status = str((latest or {}).get("status") or "").upper()
+    check = NextStep("get_latest_cardholder_kyc", "read the current decision")
+    if status == "PENDING":
+        raise _duplicate("a cardholder KYC request is already pending review; wait for its decision", check, "pending")
+    if status == "APPROVED":
+        raise _duplicate(
+            "cardholder KYC is already approved", NextStep("get_latest_cardholder", "see the cardholder"), "approved"
+        )
+
+
+# name -> (needs the upstream?, check)
+REQUIREMENTS: dict[str, tuple[bool, Callable[[Call], Awaitable[None]]]] = {
+    "masterpay_user": (
+        False,
+        _recorded("masterpay_user", "create the MasterPay user with create_masterpay_user first"),
+    ),
+    "metadata": (
+        False,
+        _recorded("metadata", "read the valid values with get_kyc_metadata before updating the profile"),
+    ),
+    "kyc_files": (False, _recorded("kyc_files", "upload the document images with upload_kyc_file first")),
+    "own_files": (False, _own_files),
+    "document_validated": (False, _document_validated),
+    "identity_document": (
+        True,
+        _document("identity_document", IDENTITY_DOCUMENTS.__contains__, "upload a passport or national ID first"),
+    ),
+    "proof_of_address": (
+        True,
+        _document("proof_of_address", PROOF_OF_ADDRESS.__eq__, "upload a proof of address first"),
+    ),
+    "profile_complete": (True, _profile_complete),
+    "no_active_masterpay_kyc": (True, _no_active_masterpay_kyc),
+    "wallet_fields": (True, _wallet_fields),
+    "no_active_cardholder_kyc": (True, _no_active_cardholder_kyc),
+}
+
+
+def _codes(values: Any) -> list[str]:
+    codes = []
+    for item in values or []:
+        code = item.get("code") if isinstance(item, dict) else item
+        if isinstance(code, str):
+            codes.append(code.upper())
+    return codes
+
+
+def _metadata_values(call: Call) -> None:
+    """update_profile's occupation, nationality and country must be values the metadata listed."""
+    allowed = {
+        "occupation": call.state.occupations,
+        "nationality": call.state.nationality_codes,
+        "country": call.state.country_codes,
+    }
+    for name, values in allowed.items():
+        value = call.args.get(name)
+        if value is not None and values and value not in values:
+            raise KycError(
+                "VALIDATION",
+                f"{name} must be one of get_kyc_metadata's values; nothing was sent",
+                next_steps=[NextStep("get_kyc_metadata", f"see the valid {name} values")],
+                details={"field": name, "allowed": values},
+            )
+
+
+async def check(call: Call) -> None:
+    """Raise the refusal for the first unmet requirement; recorded facts before upstream evidence."""
+    ordered = sorted(call.op.requires, key=lambda name: REQUIREMENTS[name][0])
+    for name in ordered:
+        await REQUIREMENTS[name][1](call)
+    if call.op.name == "update_profile":
+        _metadata_values(call)
+
+
+# ------------------------------------------------------------------------------------------ recording
+
+
+def _status_facts(state: FlowState, status: str, submitted: str, approved: str) -> None:
+    if status in ("pending", "approved"):
+        state.facts.add(submitted)
+    else:
+        state.facts.discard(submitted)
+    if status == "approved":
+        state.facts.add(approved)
+    else:
+        state.facts.discard(approved)
+
+
+def record(op: Operation, args: dict[str, Any], output: dict[str, Any], state: FlowState) -> None:
+    """Record what a successful call proved about this principal's flows."""
+    name, facts = op.name, state.facts
+    if name == "create_masterpay_user":
+        facts.add("masterpay_user")
+    elif name == "get_kyc_metadata":
+        facts.add("metadata")
+        state.occupations = [str(o) for o in output.get("occupations") or []]
+        state.nationality_codes = _codes(output.get("nationalities"))
+        state.country_codes = _codes(output.get("countries"))
+    elif name in ("get_profile", "update_profile"):
+        complete = all(output.get(field) not in (None, "") for field in SUBMIT_REQUIRED_FIELDS)
+        (facts.add if complete else facts.discard)("profile_complete")
+    elif name == "upload_kyc_document":
+        if args.get("document_type") in IDENTITY_DOCUMENTS:
+            facts.add("identity_document")
+        if args.get("document_type") == PROOF_OF_ADDRESS:
+            facts.add("proof_of_address")
+    elif name in ("submit_kyc", "get_kyc_status"):
+        _status_facts(state, str(output.get("status") or ""), "masterpay_submitted", "masterpay_approved")
+        for document in output.get("documents") or []:
+            kind = str(document.get("document_type")) if isinstance(document, dict) else ""
+            if kind in IDENTITY_DOCUMENTS:
+                facts.add("identity_document")
+            if kind == PROOF_OF_ADDRESS:
+                facts.add("proof_of_address")
+    elif name == "upload_kyc_file":
+        facts.add("kyc_files")
+        state.uploaded_paths.append(stored_path(str(output.get("path", ""))))
+    elif name == "validate_kyc_document":
+        facts.add("document_validated")
+        state.validated_documents.append(document_key(args["document_type"], args["number_id"]))
+    elif name in ("submit_cardholder_kyc", "get_latest_cardholder_kyc"):
+        _status_facts(state, str(output.get("status") or ""), "cardholder_submitted", "cardholder_approved")
+    elif name == "get_latest_cardholder":
+        facts.update({"cardholder_approved", "cardholder_confirmed"})

@@ -1,0 +1,179 @@
+"""The guard, as two `MCPServer` middlewares.
+
+`Redaction` is outermost: it redacts every tool result, prompt and resource (and every protocol error
+message) on the way out, and fails closed. `Guard` wraps each tool call: auth, flow order, then the call
+(the consent question is a `Resolve`d parameter of the tool, see `consent.py`), then it records what the
+call proved, adds `next_steps`, and writes the audit line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR, CallToolResult, TextContent
+from pydantic import BaseModel
+
+from kyc_mcp.errors import KycError, NextStep
+from kyc_mcp.guard import flow
+from kyc_mcp.guard.audit import AuditLog
+from kyc_mcp.guard.auth import Credentials
+from kyc_mcp.guard.redact import IDENTITY_KEYS, Redactor
+from kyc_mcp.guard.state import StateStore
+from kyc_mcp.operations import BY_NAME, Operation
+from kyc_mcp.upstream import STATUSES
+
+logger = logging.getLogger(__name__)
+REDACTED_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+WITHHELD = "The result was withheld because it could not be checked for secrets. Try again or report this problem."
+ANONYMOUS = "anonymous"
+
+
+def _wire(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return result
+
+
+def _error_wire(error: KycError) -> dict[str, Any]:
+    return error.result().model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _envelope(wire: dict[str, Any]) -> dict[str, Any] | None:
+    """The error envelope inside an `isError` wire result, when it is ours."""
+    try:
+        parsed = json.loads(wire["content"][0]["text"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return parsed.get("error") if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict) else None
+
+
+def _set_text(wire: dict[str, Any], payload: dict[str, Any]) -> None:
+    wire["content"] = [{"type": "text", "text": json.dumps(payload, ensure_ascii=False, indent=2)}]
+
+
+class Redaction:
+    """Outermost middleware: nothing leaves unredacted; if redaction fails, nothing leaves at all."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+
+    def _wire_value(self, value: Any, redactor: Redactor, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: v if k == "requestState" else self._wire_value(v, redactor, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._wire_value(v, redactor, key) for v in value]
+        if isinstance(value, str) and key == "text":
+            return redactor.json_text(value)
+        return redactor.value(value, key)
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
+        identities = [str(v) for k, v in arguments.items() if k in IDENTITY_KEYS] if isinstance(arguments, dict) else []
+        redactor = self.redactor.scoped(identities)
+        try:
+            result = await call_next(ctx)
+        except MCPError as exc:
+            message = redactor.text(exc.error.message)
+            raise MCPError(code=exc.error.code, message=message, data=redactor.value(exc.error.data)) from None
+        if ctx.method not in REDACTED_METHODS or result is None:
+            return result
+        try:
+            return self._wire_value(_wire(result), redactor)
+        except Exception:
+            logger.exception("redaction failed for %s; the result was withheld", ctx.method)
+            if ctx.method == "tools/call":
+                withheld = CallToolResult(content=[TextContent(type="text", text=WITHHELD)], is_error=True)
+                return withheld.model_dump(by_alias=True, mode="json", exclude_none=True)
+            raise MCPError(code=INTERNAL_ERROR, message=WITHHELD) from None
+
+
+class Guard:
+    """Auth, flow order, recording and next steps around every tool call of the operations table."""
+
+    def __init__(self, credentials: Credentials, store: StateStore, audit: AuditLog) -> None:
+        self.credentials = credentials
+        self.store = store
+        self.audit = audit
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params or {}
+        op = BY_NAME.get(params.get("name", "")) if ctx.method == "tools/call" else None
+        if op is None:
+            return await call_next(ctx)
+        started = time.perf_counter()
+        statuses: list[int] = []
+        token = STATUSES.set(statuses)
+        try:
+            wire, decision = await self._guarded(ctx, call_next, op, params.get("arguments") or {})
+        finally:
+            STATUSES.reset(token)
+        envelope = _envelope(wire) if isinstance(wire, dict) and wire.get("isError") else None
+        self.audit.write(
+            principal=self.credentials.principal(),
+            tool=op.name,
+            decision=decision,
+            code=envelope.get("code") if envelope else None,
+            upstream_status=statuses[-1] if statuses else None,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        return wire
+
+    async def _guarded(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext, op: Operation, args: dict[str, Any]
+    ) -> tuple[Any, str]:
+        upstream = ctx.lifespan_context.upstream
+        try:
+            await self.credentials.ensure_valid(op.api, upstream)
+            principal = self.credentials.principal() or ANONYMOUS
+            state = await self.store.get(principal)
+
+            async def read(api: str, path: str) -> Any:
+                token = self.credentials.token_for(api)  # type: ignore[arg-type]
+                return (await upstream.call(api, "GET", path, token=token)).data
+
+            await flow.check(flow.Call(op, args, state, flow.Evidence(read)))
+        except KycError as refusal:
+            if not refusal.next_steps and refusal.code not in ("AUTH_REQUIRED", "TOKEN_EXPIRED"):
+                refusal.next_steps = flow.next_steps(
+                    op.api, await self.store.get(self.credentials.principal() or ANONYMOUS)
+                )
+            return _error_wire(refusal), "refused"
+
+        stale = self.credentials.token_for(op.api)
+        wire = _wire(await call_next(ctx))
+        envelope = _envelope(wire) if wire.get("isError") else None
+        if (
+            envelope
+            and envelope.get("details", {}).get("status") == 401
+            and await self.credentials.refresh(stale, upstream)
+        ):
+            wire = _wire(await call_next(ctx))
+            envelope = _envelope(wire) if wire.get("isError") else None
+        if "inputRequests" in wire:
+            return wire, "consent_requested"
+        principal = self.credentials.principal() or ANONYMOUS
+        if not wire.get("isError"):
+            output = wire.get("structuredContent") or {}
+            state = await self.store.update(principal, lambda s: flow.record(op, args, output, s))
+            output["next_steps"] = [step.wire() for step in flow.next_steps(op.api, state)]
+            _set_text(wire, output)
+            return wire, "allowed"
+        if envelope is None:
+            return wire, "failed"
+        if envelope.get("code") == "CONSENT_DECLINED":
+            return wire, "consent_declined"
+        if not envelope.get("next_steps"):
+            steps = flow.next_steps(op.api, await self.store.get(principal))
+            envelope["next_steps"] = [step.wire() for step in _without(steps, op.name)]
+            _set_text(wire, {"error": envelope})
+        return wire, "failed"
+
+
+def _without(steps: list[NextStep], tool: str) -> list[NextStep]:
+    """Next steps, unless the only suggestion is to call the tool that just failed again."""
+    return [] if [s.tool for s in steps] == [tool] else steps
