@@ -5,17 +5,26 @@
   settings: use `sandbox_factory` for that.
 - `user`: a fresh, logged-in user on `sandbox` (phone and email verified), so tests never share state.
 - `sandbox_factory`: starts function-scoped sandboxes with given `SandboxSettings` keywords.
+- `uploads`: the one folder the MCP server may upload from, with a valid JPEG, PNG and PDF.
+- `connect`: `async with connect(user, mode=..., **settings) as client`: a real in-memory MCP client of a fresh
+  server whose upstream is the session sandbox over HTTP.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
 
-from tests.helpers import Sandbox, User, running_sandbox
+from kyc_mcp.config import Settings
+from kyc_mcp.server.app import build_server
+from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, running_sandbox
+from tests.mcp_client import Connect
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +46,34 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
             return stack.enter_context(running_sandbox(**settings))
 
         yield start
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def uploads(tmp_path: Path) -> Path:
+    """The only folder uploads by path are allowed from, holding one valid file of each type."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "passport.jpg").write_bytes(JPEG_BYTES)
+    (folder / "selfie.png").write_bytes(PNG_BYTES)
+    (folder / "address.pdf").write_bytes(PDF_BYTES)
+    return folder
+
+
+@pytest.fixture
+def connect(sandbox: Sandbox, uploads: Path) -> Connect:
+    """`async with connect(user, mode=...) as client`: a fresh server configured with the user's token."""
+
+    @asynccontextmanager
+    async def _connect(user: User | None, mode: str = "auto", **settings: Any) -> AsyncIterator[Client]:
+        values: dict[str, Any] = {"api_base_url": sandbox.url, "upload_roots": (uploads,), **settings}
+        if user is not None:
+            values.setdefault("access_token", user.access_token)
+        async with Client(build_server(Settings(**values)), mode=mode) as client:
+            yield client
+
+    return _connect

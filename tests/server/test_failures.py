@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from tests.helpers import Sandbox, User, free_port, unique_number
-from tests.server.conftest import Connect, ok, ready_cardholder_kyc, refused
+from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused
 
 pytestmark = pytest.mark.anyio
 

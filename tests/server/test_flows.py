@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PNG_BYTES, Sandbox, User, b64, complete_profile, unique_number
-from tests.server.conftest import Connect, ok, ready_cardholder_kyc
+from tests.mcp_client import Connect, ok, ready_cardholder_kyc
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])

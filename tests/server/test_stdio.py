@@ -11,7 +11,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.helpers import Sandbox, User, complete_profile
-from tests.server.conftest import ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.mcp_client import ok, ready_cardholder_kyc, refused, start_masterpay
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ import pytest
 
 from kyc_mcp.models.uploads import BASE64_MAX_BYTES
 from tests.helpers import GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, b64, big_jpeg
-from tests.server.conftest import Connect, ok, refused, request_log
+from tests.mcp_client import Connect, ok, refused, request_log
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import Sandbox, User, years_ago
-from tests.server.conftest import Connect, refused, request_log, start_masterpay
+from tests.mcp_client import Connect, refused, request_log, start_masterpay
 
 pytestmark = pytest.mark.anyio
 

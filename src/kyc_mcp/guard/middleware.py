@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import INTERNAL_ERROR, CallToolResult, TextContent
 from pydantic import BaseModel
 
@@ -73,8 +74,7 @@ class Redaction:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
-        identities = [str(v) for k, v in arguments.items() if k in IDENTITY_KEYS] if isinstance(arguments, dict) else []
-        redactor = self.redactor.scoped(identities)
+        redactor = self.redactor.scoped(_identities(arguments) if isinstance(arguments, dict) else [])
         try:
             result = await call_next(ctx)
         except MCPError as exc:
@@ -95,7 +95,8 @@ class Redaction:
 class Guard:
     """Auth, flow order, recording and next steps around every tool call of the operations table."""
 
-    def __init__(self, credentials: Credentials, store: StateStore, audit: AuditLog) -> None:
+    def __init__(self, credentials: Credentials, store: StateStore, audit: AuditLog, redactor: Redactor) -> None:
+        self.redactor = redactor
         self.credentials = credentials
         self.store = store
         self.audit = audit
@@ -113,6 +114,8 @@ class Guard:
         finally:
             STATUSES.reset(token)
         envelope = _envelope(wire) if isinstance(wire, dict) and wire.get("isError") else None
+        if envelope is not None:
+            await _notify(ctx, self.redactor.scoped(_identities(params.get("arguments") or {})), op.name, envelope)
         self.audit.write(
             principal=self.credentials.principal(),
             tool=op.name,
@@ -172,6 +175,24 @@ class Guard:
             envelope["next_steps"] = [step.wire() for step in _without(steps, op.name)]
             _set_text(wire, {"error": envelope})
         return wire, "failed"
+
+
+def _identities(args: dict[str, Any]) -> list[str]:
+    return [str(v) for k, v in args.items() if k in IDENTITY_KEYS]
+
+
+async def _notify(ctx: ServerRequestContext[Any, Any], redactor: Redactor, tool: str, envelope: dict[str, Any]) -> None:
+    """A redacted warning log notification for hosts that asked for logs (logging is deprecated in 2026-07-28,
+    where it is sent only on a request's opt-in)."""
+    entry = redactor.value({"tool": tool, "code": envelope.get("code"), "message": envelope.get("message")})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await ctx.session.send_log_message(
+                "warning", entry, logger="kyc-mcp.guard", related_request_id=ctx.request_id
+            )
+    except Exception:  # a host that cannot take logs must not break the call
+        logger.debug("could not send the log notification", exc_info=True)
 
 
 def _without(steps: list[NextStep], tool: str) -> list[NextStep]:

@@ -48,7 +48,7 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
 _PAIR = re.compile(
     r"(?i)\b(password|passwd|pin|otp|cvv2?|cvc|secret|api[_-]?key|(?:access|refresh|id)?[_-]?token)"
-    r"(\s*[:=]\s*|\s+is\s+)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}]+)"
+    r"(\s*[:=]\s*|\s+is\s+)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'})\]]+)"
 )
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{256,}={0,2}")
 

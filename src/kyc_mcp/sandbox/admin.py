@@ -89,7 +89,11 @@ async def issue_token(request: Request) -> JSONResponse:
 
 def _settings_view(request: Request) -> dict[str, Any]:
     runtime = state(request).runtime
-    return {"review_delay_seconds": runtime.review_delay_seconds, "auto_approve": runtime.auto_approve}
+    return {
+        "review_delay_seconds": runtime.review_delay_seconds,
+        "auto_approve": runtime.auto_approve,
+        "canaries": runtime.canaries,
+    }
 
 
 async def get_settings(request: Request) -> JSONResponse:
@@ -99,7 +103,7 @@ async def get_settings(request: Request) -> JSONResponse:
 async def put_settings(request: Request) -> JSONResponse:
     body = await json_body(request)
     runtime = state(request).runtime
-    unknown = sorted(set(body) - {"review_delay_seconds", "auto_approve"})
+    unknown = sorted(set(body) - {"review_delay_seconds", "auto_approve", "canaries"})
     if unknown:
         raise invalid(f"Unknown settings: {', '.join(unknown)}")
     if "review_delay_seconds" in body:
@@ -109,6 +113,8 @@ async def put_settings(request: Request) -> JSONResponse:
         runtime.review_delay_seconds = float(delay)
     if "auto_approve" in body:
         runtime.auto_approve = bool(_flag(body, "auto_approve", None))
+    if "canaries" in body:
+        runtime.canaries = bool(_flag(body, "canaries", None))
     return ok(request, _settings_view(request))
 
 

@@ -20,6 +20,7 @@ class Runtime:
 
     review_delay_seconds: float
     auto_approve: bool
+    canaries: bool = False  # plant canary secrets in every API response (redaction tests)
 
 
 @dataclass

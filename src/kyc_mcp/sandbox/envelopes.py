@@ -12,6 +12,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from . import canaries
+
 CARDHOLDER_PREFIXES = ("/api/v1/media/", "/api/v1/cardholder-kyc", "/api/v1/cardholder/")
 ADMIN_PREFIX = "/sandbox/"
 
@@ -28,22 +30,34 @@ def is_cardholder(path: str) -> bool:
     return path.startswith(CARDHOLDER_PREFIXES)
 
 
+def _canaries(request: Request) -> bool:
+    """Whether to plant canary secrets (the `canaries` setting; never on admin paths)."""
+    return request.app.state.sandbox.runtime.canaries and not request.url.path.startswith(ADMIN_PREFIX)
+
+
 def ok(request: Request, data: Any, status: int = 200, message: str = "Success") -> JSONResponse:
     path = request.url.path
     if path.startswith(ADMIN_PREFIX):
         return JSONResponse(data, status_code=status)
+    headers = None
+    if _canaries(request):
+        data, headers = canaries.plant(data), canaries.HEADERS
     if is_cardholder(path):
-        return JSONResponse({"status_code": status, "message": message, "data": data}, status_code=status)
-    return JSONResponse({"success": True, "data": data}, status_code=status)
+        body = {"status_code": status, "message": message, "data": data}
+        return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse({"success": True, "data": data}, status_code=status, headers=headers)
 
 
 def failure(request: Request, exc: ApiError) -> JSONResponse:
     path = request.url.path
+    message, headers = exc.message, None
+    if _canaries(request):
+        message, headers = message + canaries.message_suffix(), canaries.HEADERS
     if is_cardholder(path):
-        body: dict[str, Any] = {"status_code": exc.status, "message": exc.message, "data": None}
+        body: dict[str, Any] = {"status_code": exc.status, "message": message, "data": None}
     else:
-        error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        error: dict[str, Any] = {"code": exc.code, "message": message}
         if exc.details:
             error["details"] = exc.details
         body = {"error": error} if path.startswith(ADMIN_PREFIX) else {"success": False, "error": error}
-    return JSONResponse(body, status_code=exc.status)
+    return JSONResponse(body, status_code=exc.status, headers=headers)

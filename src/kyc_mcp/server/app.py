@@ -46,7 +46,7 @@ def build_server(settings: Settings, store: StateStore | None = None) -> MCPServ
         async with Upstream(settings) as upstream:
             yield Runtime(settings, upstream, credentials.token_for)
 
-    guard = Guard(credentials, store or MemoryStore(), AuditLog(settings.audit_log, redactor))
+    guard = Guard(credentials, store or MemoryStore(), AuditLog(settings.audit_log, redactor), redactor)
     server: MCPServer[Runtime] = MCPServer(
         "kyc-mcp",
         title="KYC verification",

@@ -1,53 +1,18 @@
-"""Fixtures for the MCP server's tests: a real in-memory MCP client against a server whose upstream is the
-session sandbox over HTTP, and a folder of sample files that the server may upload from."""
+"""Helpers for tests that talk to the MCP server through a real MCP client."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from mcp import Client
 
-from kyc_mcp.config import Settings
-from kyc_mcp.server.app import build_server
-from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, unique_number
+from tests.helpers import Sandbox, unique_number
 
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def uploads(tmp_path: Path) -> Path:
-    """The only folder uploads by path are allowed from, holding one valid file of each type."""
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    (folder / "passport.jpg").write_bytes(JPEG_BYTES)
-    (folder / "selfie.png").write_bytes(PNG_BYTES)
-    (folder / "address.pdf").write_bytes(PDF_BYTES)
-    return folder
-
-
-@pytest.fixture
-def connect(sandbox: Sandbox, uploads: Path) -> Connect:
-    """`async with connect(user, mode=...) as client`: a fresh server configured with the user's token."""
-
-    @asynccontextmanager
-    async def _connect(user: User | None, mode: str = "auto", **settings: Any) -> AsyncIterator[Client]:
-        values: dict[str, Any] = {"api_base_url": sandbox.url, "upload_roots": (uploads,), **settings}
-        if user is not None:
-            values.setdefault("access_token", user.access_token)
-        async with Client(build_server(Settings(**values)), mode=mode) as client:
-            yield client
-
-    return _connect
 
 
 async def ok(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
