@@ -69,11 +69,13 @@ def connect(sandbox: Sandbox, uploads: Path) -> Connect:
     """`async with connect(user, mode=...) as client`: a fresh server configured with the user's token."""
 
     @asynccontextmanager
-    async def _connect(user: User | None, mode: str = "auto", **settings: Any) -> AsyncIterator[Client]:
+    async def _connect(
+        user: User | None, mode: str = "auto", client_options: dict[str, Any] | None = None, **settings: Any
+    ) -> AsyncIterator[Client]:
         values: dict[str, Any] = {"api_base_url": sandbox.url, "upload_roots": (uploads,), **settings}
         if user is not None:
             values.setdefault("access_token", user.access_token)
-        async with Client(build_server(Settings(**values)), mode=mode) as client:
+        async with Client(build_server(Settings(**values)), mode=mode, **(client_options or {})) as client:
             yield client
 
     return _connect

@@ -1,9 +1,9 @@
 """The guard, as two `MCPServer` middlewares.
 
 `Redaction` is outermost: it redacts every tool result, prompt and resource (and every protocol error
-message) on the way out, and fails closed. `Guard` wraps each tool call: auth, flow order, then the call
-(the consent question is a `Resolve`d parameter of the tool, see `consent.py`), then it records what the
-call proved, adds `next_steps`, and writes the audit line.
+message) on the way out, and fails closed. `Guard` wraps each tool call: argument validation, auth, flow
+order, then the call (the consent question is a `Resolve`d parameter of the tool, see `consent.py`), then it
+records what the call proved, adds `next_steps`, and writes the audit line.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -26,6 +27,7 @@ from kyc_mcp.guard.auth import Credentials
 from kyc_mcp.guard.redact import IDENTITY_KEYS, Redactor
 from kyc_mcp.guard.state import StateStore
 from kyc_mcp.operations import BY_NAME, Operation
+from kyc_mcp.tools import validated
 from kyc_mcp.upstream import STATUSES
 
 logger = logging.getLogger(__name__)
@@ -108,11 +110,13 @@ class Guard:
             return await call_next(ctx)
         started = time.perf_counter()
         statuses: list[int] = []
-        token = STATUSES.set(statuses)
         try:
-            wire, decision = await self._guarded(ctx, call_next, op, params.get("arguments") or {})
-        finally:
-            STATUSES.reset(token)
+            arguments = validated(op, params.get("arguments"))
+        except KycError as invalid:
+            wire, decision = _error_wire(invalid), "invalid"
+        else:
+            ctx = replace(ctx, params={**params, "arguments": arguments})
+            wire, decision = await self._guarded(ctx, call_next, op, arguments, statuses)
         envelope = _envelope(wire) if isinstance(wire, dict) and wire.get("isError") else None
         if envelope is not None:
             await _notify(ctx, self.redactor.scoped(_identities(params.get("arguments") or {})), op.name, envelope)
@@ -127,7 +131,12 @@ class Guard:
         return wire
 
     async def _guarded(
-        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext, op: Operation, args: dict[str, Any]
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+        op: Operation,
+        args: dict[str, Any],
+        statuses: list[int],
     ) -> tuple[Any, str]:
         upstream = ctx.lifespan_context.upstream
         try:
@@ -175,6 +184,14 @@ class Guard:
             envelope["next_steps"] = [step.wire() for step in _without(steps, op.name)]
             _set_text(wire, {"error": envelope})
         return wire, "failed"
+
+
+async def _call_counting(ctx: ServerRequestContext[Any, Any], call_next: CallNext, statuses: list[int]) -> Any:
+    token = STATUSES.set(statuses)
+    try:
+        return _wire(await call_next(ctx))
+    finally:
+        STATUSES.reset(token)
 
 
 def _identities(args: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from kyc_mcp.guard.middleware import Guard, Redaction
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import MemoryStore, StateStore
 from kyc_mcp.operations import OPERATIONS
-from kyc_mcp.tools import ConsentHook, Runtime, build_tools, validate_arguments
+from kyc_mcp.tools import ConsentHook, Runtime, build_tools
 from kyc_mcp.upstream import Upstream
 
 INSTRUCTIONS = (
@@ -54,6 +54,6 @@ def build_server(settings: Settings, store: StateStore | None = None) -> MCPServ
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         tools=build_tools(OPERATIONS, hook),
-        middleware=[Redaction(redactor), validate_arguments, guard],
+        middleware=[Redaction(redactor), guard],
     )
     return server

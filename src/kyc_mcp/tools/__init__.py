@@ -1,6 +1,6 @@
 """The operations table as MCP tools: validate, call the upstream, shape the result."""
 
 from kyc_mcp.tools.registry import ConsentHook, Runtime, build_tools
-from kyc_mcp.tools.validation import validate_arguments
+from kyc_mcp.tools.validation import validated
 
-__all__ = ["ConsentHook", "Runtime", "build_tools", "validate_arguments"]
+__all__ = ["ConsentHook", "Runtime", "build_tools", "validated"]

@@ -23,6 +23,7 @@ from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools.invoke import invoke
+from kyc_mcp.tools.validation import validated
 from kyc_mcp.upstream import Api, Upstream
 
 
@@ -57,7 +58,7 @@ def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
         try:
             if ask is not None and (refused := ask.refusal(consent)) is not None:
                 raise refused
-            args = op.input.model_validate(arguments)
+            args = op.input.model_validate(validated(op, arguments))
             output = await invoke(op, args, runtime.upstream, runtime.token_for(op.api), runtime.settings)
         except KycError as exc:
             return exc.result()

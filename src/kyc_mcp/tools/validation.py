@@ -1,20 +1,17 @@
-"""Middleware that validates every tool call's arguments against its operation's input model.
+"""Validation of a tool call's arguments against its operation's input model.
 
-It runs before anything else sees the arguments, so a bad call never reaches the upstream (nor asks the user
-for consent), the model gets one clear message per field, and no submitted value is echoed back. Valid
-arguments continue normalised (stripped, canonical case).
+The guard runs it before anything else looks at the arguments, so a bad call never reaches the upstream (nor
+asks the user for consent), the model gets one clear message per field, and no submitted value is echoed.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import ValidationError
 
 from kyc_mcp.errors import KycError
-from kyc_mcp.operations import BY_NAME, Operation
+from kyc_mcp.operations import Operation
 
 
 def _message(error: dict[str, Any], op: Operation) -> str:
@@ -37,14 +34,11 @@ def validation_error(op: Operation, exc: ValidationError) -> KycError:
     )
 
 
-async def validate_arguments(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    params = ctx.params or {}
-    op = BY_NAME.get(params.get("name", "")) if ctx.method == "tools/call" else None
-    if op is None:
-        return await call_next(ctx)
+def validated(op: Operation, arguments: Any) -> dict[str, Any]:
+    """The arguments checked against `op`'s input model and normalised (stripped, canonical case);
+    `KycError("VALIDATION")` naming each bad field otherwise, without echoing any value."""
     try:
-        args = op.input.model_validate(params.get("arguments") or {})
+        args = op.input.model_validate(arguments if arguments is not None else {})
     except ValidationError as exc:
-        return validation_error(op, exc).result().model_dump(by_alias=True, mode="json", exclude_none=True)
-    arguments = args.model_dump(mode="json", exclude_unset=True)
-    return await call_next(replace(ctx, params={**params, "arguments": arguments}))
+        raise validation_error(op, exc) from None
+    return args.model_dump(mode="json", exclude_unset=True)
