@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from kyc_mcp.guard.flow import REQUIREMENT_DOCS
 from kyc_mcp.operations import OPERATIONS
 
-TOOLS_START = "<!-- tools:start (generated from src/kyc_mcp/operations.py) -->"
-TOOLS_END = "<!-- tools:end -->"
 FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC"}
 
 
@@ -15,19 +16,39 @@ def summary(description: str) -> str:
 
 
 def tools_table() -> str:
-    """The README's tool list: one row per tool, in flow order."""
+    """One row per tool, in flow order."""
     rows = ["| tool | flow | endpoint | hints | what it does |", "| --- | --- | --- | --- | --- |"]
     for op in OPERATIONS:
-        hints = ", ".join(
-            name
-            for name, on in (
-                ("read-only", op.read_only),
-                ("idempotent", op.idempotent),
-                ("destructive", op.destructive),
-            )
-            if on
-        )
+        flags = (("read-only", op.read_only), ("idempotent", op.idempotent), ("destructive", op.destructive))
+        hints = ", ".join(name for name, on in flags if on)
         rows.append(
             f"| `{op.name}` | {FLOW_NAMES[op.api]} | `{op.method} {op.path}` | {hints} | {summary(op.description)} |"
         )
-    return "\n".join([TOOLS_START, *rows, TOOLS_END])
+    return "\n".join(rows)
+
+
+def guard_table() -> str:
+    """What the guard checks before each tool that has prerequisites or needs consent."""
+    rows = ["| tool | before it is sent, the guard checks | asks consent |", "| --- | --- | --- |"]
+    for op in OPERATIONS:
+        if op.requires or op.consent:
+            checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
+            rows.append(f"| `{op.name}` | {checks} | {'yes' if op.consent else ''} |")
+    return "\n".join(rows)
+
+
+GENERATED: dict[str, Callable[[], str]] = {"tools": tools_table, "guard": guard_table}
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start (generated from src/kyc_mcp/operations.py) -->", f"<!-- {name}:end -->"
+
+
+def render(readme: str) -> str:
+    """The README with every generated block replaced by its current text."""
+    for name, make in GENERATED.items():
+        start, end = markers(name)
+        head, _, rest = readme.partition(start)
+        _, _, tail = rest.partition(end)
+        readme = f"{head}{start}\n{make()}\n{end}{tail}"
+    return readme

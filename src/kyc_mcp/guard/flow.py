@@ -272,6 +272,21 @@ REQUIREMENTS: dict[str, tuple[bool, Callable[[Call], Awaitable[None]]]] = {
 }
 
 
+REQUIREMENT_DOCS = {
+    "masterpay_user": "`create_masterpay_user` was called",
+    "metadata": "`get_kyc_metadata` was read (occupation, nationality and country must be among its values)",
+    "kyc_files": "a file was uploaded with `upload_kyc_file`",
+    "own_files": "`front_kyc_url`, `back_kyc_url` and `photo_urls` are files this principal uploaded",
+    "document_validated": "`validate_kyc_document` passed for the same `document_type` and `number_id`",
+    "identity_document": "a passport or national ID is uploaded (recorded, or listed by the KYC status)",
+    "proof_of_address": "a proof of address is uploaded (recorded, or listed by the KYC status)",
+    "profile_complete": "the stored profile has every field `submit_kyc` needs (read from `GET /profile`)",
+    "no_active_masterpay_kyc": "no MasterPay KYC is pending or approved (read from the KYC status)",
+    "wallet_fields": "the profile has phone, phone country code and passport, and the document an `id_number`",
+    "no_active_cardholder_kyc": "no cardholder KYC is pending or approved (read from the latest KYC)",
+}
+
+
 def _codes(values: Any) -> list[str]:
     codes = []
     for item in values or []:

@@ -1,0 +1,48 @@
+"""Two principals interleaving the same flows on one shared state store: no state or data crosses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from kyc_mcp.config import Settings
+from kyc_mcp.guard.state import MemoryStore
+from kyc_mcp.server.app import build_server
+from tests.helpers import Sandbox, complete_profile, unique_number
+from tests.mcp_client import ok, refused
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_interleaved_principals_keep_their_own_state_and_data(sandbox: Sandbox, uploads: Path) -> None:
+    store = MemoryStore()
+    alice, bob = sandbox.new_user(), sandbox.new_user()
+
+    def server(token: str):
+        return build_server(Settings(api_base_url=sandbox.url, access_token=token, upload_roots=(uploads,)), store)
+
+    async with Client(server(alice.access_token)) as a, Client(server(bob.access_token)) as b:
+        await ok(a, "create_masterpay_user")
+        await refused(b, "update_profile", {"city": "Ipoh"}, "FLOW_ORDER")  # Alice's step is not Bob's
+        await ok(a, "get_kyc_metadata")
+        await ok(b, "create_masterpay_user")
+        await refused(b, "update_profile", {"city": "Ipoh"}, "FLOW_ORDER")
+        await ok(a, "update_profile", complete_profile(english_first_name="Alice"))
+        await ok(b, "get_kyc_metadata")
+        await ok(b, "update_profile", {"english_first_name": "Bob"})
+        assert (await ok(a, "get_profile"))["email"] == alice.email
+        assert (await ok(b, "get_profile"))["english_first_name"] == "Bob"
+
+        alice_file = await ok(a, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
+        await refused(b, "validate_kyc_document", {"document_type": "passport", "number_id": "X1"}, "FLOW_ORDER")
+        await ok(b, "upload_kyc_file", {"file_path": str(uploads / "selfie.png")})
+        number = unique_number()
+        await ok(a, "validate_kyc_document", {"document_type": "passport", "number_id": number})
+        body = {"document_type": "passport", "number_id": number, "front_kyc_url": alice_file["path"]}
+        body |= {"first_name": "Sok", "last_name": "Dara", "gender": "MALE", "file_type": "jpg"}
+        error = await refused(b, "submit_cardholder_kyc", body, "FLOW_ORDER")  # Alice's file, Alice's number
+        assert error["details"] == {"field": "front_kyc_url"}
+        assert (await ok(a, "submit_cardholder_kyc", body))["status"] == "pending"
+        await refused(b, "get_latest_cardholder_kyc", code="UPSTREAM_4XX")  # Bob has none
