@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kyc_mcp.sandbox.canaries import CANARIES
 from tests.helpers import Sandbox, User, ch_error, ch_ok, mp_ok, running_sandbox, unique_email
 
 REASONS = {
@@ -214,15 +215,19 @@ def test_auto_approve_from_the_settings_api(sandbox_factory: Callable[..., Sandb
     sb = sandbox_factory(review_delay_seconds=-1)
     user = sb.new_user()
     assert user.submit_cardholder()["status"] == "PENDING"
-    assert sb.put_settings(auto_approve=True) == {"review_delay_seconds": -1.0, "auto_approve": True}
+    assert sb.put_settings(auto_approve=True) == {"review_delay_seconds": -1.0, "auto_approve": True, "canaries": False}
     assert sb.new_user().submit_cardholder()["status"] == "APPROVED"
     assert user.latest_kyc()["status"] == "PENDING"  # earlier submissions are not touched
 
 
 def test_review_delay_from_the_settings_api(sandbox_factory: Callable[..., Sandbox]):
     sb = sandbox_factory(review_delay_seconds=-1)
-    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": False}
-    assert sb.put_settings(review_delay_seconds=0) == {"review_delay_seconds": 0.0, "auto_approve": False}
+    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": False, "canaries": False}
+    assert sb.put_settings(review_delay_seconds=0) == {
+        "review_delay_seconds": 0.0,
+        "auto_approve": False,
+        "canaries": False,
+    }
     user = sb.new_user()
     user.submit_masterpay()
     assert user.masterpay_status()["status"] == "approved"
@@ -237,7 +242,7 @@ def test_bad_settings_are_400(sandbox_factory: Callable[..., Sandbox], body: dic
     resp = sb.admin.put("/sandbox/settings", json=body)
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "VALIDATION_ERROR"
-    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": False}
+    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": False, "canaries": False}
 
 
 # ------------------------------------------------------------------------------------ manual decisions
@@ -441,4 +446,19 @@ def test_request_log_records_login_and_failures(sandbox_factory: Callable[..., S
 
 
 def test_default_settings_are_a_two_second_delay_without_auto_approve(sandbox_factory: Callable[..., Sandbox]):
-    assert sandbox_factory().get_settings() == {"review_delay_seconds": 2.0, "auto_approve": False}
+    assert sandbox_factory().get_settings() == {"review_delay_seconds": 2.0, "auto_approve": False, "canaries": False}
+
+
+def test_canaries_are_planted_in_bodies_messages_and_headers_only_when_asked(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    sb = sandbox_factory()
+    user = sb.new_user()
+    assert "debug" not in mp_ok(user.api.get("/api/v1/profile"))
+    sb.put_settings(canaries=True)
+    profile = user.api.get("/api/v1/profile")
+    assert mp_ok(profile)["debug"]["payment"]["card_number"] == CANARIES["card_16"]
+    assert CANARIES["jwt"] in profile.headers["x-debug-authorization"]
+    missing = user.latest_kyc_response()
+    assert missing.status_code == 404 and f"password={CANARIES['password']}" in missing.json()["message"]
+    assert "debug" not in sb.get_settings()  # admin answers stay clean
