@@ -44,6 +44,13 @@ class Settings(BaseModel):
     consent: Literal["auto", "never"] = "auto"
     show_pii: bool = False
     audit_log: Path | None = None
+    toolsets: tuple[Literal["masterpay", "cardholder"], ...] = ("masterpay", "cardholder")
+    read_only: bool = False
+
+    @field_validator("toolsets", mode="before")
+    @classmethod
+    def _split_toolsets(cls, value: Any) -> Any:
+        return [part.strip().lower() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("upload_roots", mode="before")
     @classmethod
@@ -114,6 +121,8 @@ _SETTINGS_ENV = {
     "consent": "KYC_MCP_CONSENT",
     "show_pii": "KYC_MCP_SHOW_PII",
     "audit_log": "KYC_MCP_AUDIT_LOG",
+    "toolsets": "KYC_MCP_TOOLSETS",
+    "read_only": "KYC_MCP_READ_ONLY",
 }
 _SANDBOX_ENV = {
     "db_path": "KYC_SANDBOX_DB",

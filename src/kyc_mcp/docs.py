@@ -7,7 +7,7 @@ from collections.abc import Callable
 from kyc_mcp.guard.flow import REQUIREMENT_DOCS
 from kyc_mcp.operations import OPERATIONS
 
-FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC"}
+FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC", None: "both"}
 
 
 def summary(description: str) -> str:

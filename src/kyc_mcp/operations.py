@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from mcp.types import ToolAnnotations
 
@@ -16,6 +16,7 @@ from kyc_mcp.models import cardholder as ch
 from kyc_mcp.models import masterpay as mp
 from kyc_mcp.models.fields import Input, NoInput, Output
 from kyc_mcp.models.uploads import FileSource
+from kyc_mcp.models.wait import STATUS_OPERATIONS, WaitRequest, WaitResult
 from kyc_mcp.upstream import Api
 
 
@@ -24,7 +25,7 @@ class Operation:
     name: str
     title: str
     description: str
-    api: Api
+    api: Api | None  # None: either flow, chosen by the call's `flow` argument
     method: Literal["GET", "POST", "PUT"]
     path: str
     input: type[Input]
@@ -35,6 +36,11 @@ class Operation:
     header_fields: Mapping[str, str] = field(default_factory=dict)  # input field -> request header
     requires: tuple[str, ...] = ()  # flow prerequisites, checked in order (kyc_mcp.guard.flow.REQUIREMENTS)
     consent: bool = False  # identity data leaves the machine: ask the user first
+    kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status operation
+
+    def api_for(self, args: Mapping[str, Any]) -> Api:
+        """The API this call talks to."""
+        return self.api or args["flow"]
 
     @property
     def read_only(self) -> bool:
@@ -262,4 +268,20 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+OPERATIONS += (
+    Operation(
+        "wait_for_kyc_decision",
+        "Wait for KYC decision",
+        "Wait until a submitted KYC (flow masterpay or cardholder) is decided, polling its status with backoff "
+        "and reporting progress, for at most timeout_seconds (default 60, at most 300). Returns the status, the "
+        "reason of a decision, and what to do next.",
+        None,
+        "GET",
+        " or ".join(next(op.path for op in OPERATIONS if op.name == name) for name in STATUS_OPERATIONS.values()),
+        WaitRequest,
+        WaitResult,
+        idempotent=True,
+        kind="wait",
+    ),
+)
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

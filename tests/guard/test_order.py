@@ -28,6 +28,7 @@ def valid_arguments(tool: str, uploads: Path, hint: dict[str, Any], memory: dict
         "update_document": {"identity_type": "passport", "id_number": "E1234567X"},
         "upload_kyc_document": {"document_type": "PassportFront", "file_path": str(uploads / "passport.jpg")},
         "upload_kyc_file": {"file_path": str(uploads / "passport.jpg")},
+        "wait_for_kyc_decision": {"flow": memory.get("flow", "masterpay"), "timeout_seconds": 10},
         "validate_kyc_document": {"document_type": "passport", "number_id": number},
         "submit_cardholder_kyc": {
             "document_type": "passport",
@@ -52,7 +53,8 @@ async def _call(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[d
 
 
 def _approved(tool: str, output: dict[str, Any]) -> bool:
-    return tool in ("get_kyc_status", "get_latest_cardholder_kyc") and output.get("status") == "approved"
+    statuses = ("get_kyc_status", "get_latest_cardholder_kyc", "wait_for_kyc_decision")
+    return tool in statuses and output.get("status") == "approved"
 
 
 async def test_every_state_changing_tool_out_of_order_is_refused_and_nothing_is_sent(
@@ -70,13 +72,16 @@ async def test_every_state_changing_tool_out_of_order_is_refused_and_nothing_is_
     assert request_log(sandbox)[before:] == []
 
 
-@pytest.mark.parametrize(("flow", "start"), [(op.api, op.name) for op in OPERATIONS])
+@pytest.mark.parametrize(
+    ("flow", "start"),
+    [(flow, op.name) for op in OPERATIONS for flow in ([op.api] if op.api else ["masterpay", "cardholder"])],
+)
 async def test_following_next_steps_reaches_approval(
     connect: Connect, fast_sandbox: Sandbox, uploads: Path, flow: str, start: str
 ) -> None:
     user = fast_sandbox.new_user()
     budget = len(MILESTONES[flow]) + 2
-    memory: dict[str, Any] = {}
+    memory: dict[str, Any] = {"flow": flow}
     calls, tool, hint = [], start, {}
     async with connect(user, api_base_url=fast_sandbox.url, access_token=user.access_token) as client:
         while len(calls) < budget:
@@ -127,7 +132,7 @@ async def test_submit_kyc_needs_documents_and_a_complete_profile(connect: Connec
             and "english_first_name" not in error["details"]["missing_fields"]
         )
         await ok(client, "update_profile", complete_profile())
-        assert (await ok(client, "submit_kyc"))["next_steps"][0]["tool"] == "get_kyc_status"
+        assert (await ok(client, "submit_kyc"))["next_steps"][0]["tool"] == "wait_for_kyc_decision"
         error = await refused(client, "submit_kyc", code="ALREADY_SUBMITTED")
         assert error["details"]["status"] == "pending"
 
@@ -167,7 +172,11 @@ async def test_cardholder_submission_needs_own_files_and_the_validated_number(
         assert error["next_steps"][0]["tool"] == "validate_kyc_document"
         url = f"{sandbox.url}/{body['front_kyc_url']}?download=1"
         kyc = await ok(client, "submit_cardholder_kyc", {**body, "front_kyc_url": url})
-        assert kyc["next_steps"][0]["tool"] == "get_latest_cardholder_kyc"
+        assert kyc["next_steps"][0] == {
+            "tool": "wait_for_kyc_decision",
+            "why": "wait for the review's decision",
+            "arguments": {"flow": "cardholder"},
+        }
         error = await refused(client, "submit_cardholder_kyc", body, "ALREADY_SUBMITTED")
         sandbox.decided(user.email, "cardholder", "approve")
         error = await refused(client, "submit_cardholder_kyc", body, "ALREADY_SUBMITTED")

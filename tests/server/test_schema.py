@@ -40,6 +40,8 @@ DOCUMENTED = {
     "submit_cardholder_kyc",
     "get_latest_cardholder_kyc",
     "get_latest_cardholder",
+    # composite
+    "wait_for_kyc_decision",
 }
 
 

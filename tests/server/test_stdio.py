@@ -26,7 +26,7 @@ async def test_serve_over_stdio_runs_both_flows(sandbox: Sandbox, user: User, up
     }
     server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
     async with Client(server, mode=mode) as client:
-        assert len((await client.list_tools()).tools) == 15
+        assert len((await client.list_tools()).tools) == 16
         await start_masterpay(client)
         await ok(client, "update_profile", complete_profile())
         await ok(client, "update_document", {"identity_type": "passport", "id_number": "E1234567X"})

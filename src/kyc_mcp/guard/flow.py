@@ -51,7 +51,10 @@ MILESTONES: dict[Api, tuple[Milestone, ...]] = {
             NextStep("upload_kyc_document", "upload a proof of address", {"document_type": PROOF_OF_ADDRESS}),
         ),
         Milestone("masterpay_submitted", NextStep("submit_kyc", "submit the profile and documents for review")),
-        Milestone("masterpay_approved", NextStep("get_kyc_status", "poll the KYC status until it is decided")),
+        Milestone(
+            "masterpay_approved",
+            NextStep("wait_for_kyc_decision", "wait for the review's decision", {"flow": "masterpay"}),
+        ),
     ),
     "cardholder": (
         Milestone(
@@ -64,7 +67,7 @@ MILESTONES: dict[Api, tuple[Milestone, ...]] = {
         Milestone("cardholder_submitted", NextStep("submit_cardholder_kyc", "submit the cardholder KYC request")),
         Milestone(
             "cardholder_approved",
-            NextStep("get_latest_cardholder_kyc", "poll the latest KYC until it is decided"),
+            NextStep("wait_for_kyc_decision", "wait for the review's decision", {"flow": "cardholder"}),
         ),
         Milestone("cardholder_confirmed", NextStep("get_latest_cardholder", "confirm the cardholder record exists")),
     ),
@@ -73,14 +76,16 @@ _STEP_OF = {m.fact: m.step for flow in MILESTONES.values() for m in flow}
 
 
 def next_steps(api: Api, state: FlowState) -> list[NextStep]:
-    """The first milestone of the flow not yet reached (empty when the flow is complete)."""
-    for milestone in MILESTONES[api]:
-        if milestone.fact not in state.facts:
-            step = milestone.step
-            if milestone.fact == "cardholder_submitted" and state.uploaded_paths:
-                step = NextStep(step.tool, step.why, {"front_kyc_url": state.uploaded_paths[-1]})
-            return [step]
-    return []
+    """The milestone after the furthest one reached (a later milestone implies the earlier ones)."""
+    milestones = MILESTONES[api]
+    reached = [i for i, milestone in enumerate(milestones) if milestone.fact in state.facts]
+    following = milestones[reached[-1] + 1 :] if reached else milestones
+    if not following:
+        return []
+    milestone = following[0]
+    if milestone.fact == "cardholder_submitted" and state.uploaded_paths:
+        return [NextStep(milestone.step.tool, milestone.step.why, {"front_kyc_url": state.uploaded_paths[-1]})]
+    return [milestone.step]
 
 
 def document_key(document_type: str, number_id: str) -> str:
@@ -179,7 +184,7 @@ async def _profile_complete(call: Call) -> None:
 
 async def _no_active_masterpay_kyc(call: Call) -> None:
     status = str((await call.evidence.masterpay_status()).get("status") or "").lower()
-    check = NextStep("get_kyc_status", "read the current decision")
+    check = NextStep("wait_for_kyc_decision", "wait for the decision", {"flow": "masterpay"})
     if status == "pending":
         raise _duplicate("a KYC submission is already pending review; wait for its decision", check, status)
     if status == "approved":
@@ -235,7 +240,7 @@ async def _document_validated(call: Call) -> None:
 async def _no_active_cardholder_kyc(call: Call) -> None:
     latest = await call.evidence.latest_cardholder_kyc()
     status = str((latest or {}).get("status") or "").upper()
-    check = NextStep("get_latest_cardholder_kyc", "read the current decision")
+    check = NextStep("wait_for_kyc_decision", "wait for the decision", {"flow": "cardholder"})
     if status == "PENDING":
         raise _duplicate("a cardholder KYC request is already pending review; wait for its decision", check, "pending")
     if status == "APPROVED":
@@ -371,5 +376,10 @@ def record(op: Operation, args: dict[str, Any], output: dict[str, Any], state: F
         state.validated_documents.append(document_key(args["document_type"], args["number_id"]))
     elif name in ("submit_cardholder_kyc", "get_latest_cardholder_kyc"):
         _status_facts(state, str(output.get("status") or ""), "cardholder_submitted", "cardholder_approved")
+    elif name == "wait_for_kyc_decision":
+        facts_of = {"masterpay": ("masterpay_submitted", "masterpay_approved")}
+        submitted, approved = facts_of.get(args["flow"], ("cardholder_submitted", "cardholder_approved"))
+        if output.get("status") != "not_submitted":
+            _status_facts(state, str(output.get("status") or ""), submitted, approved)
     elif name == "get_latest_cardholder":
         facts.update({"cardholder_approved", "cardholder_confirmed"})

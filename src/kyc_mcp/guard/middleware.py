@@ -139,8 +139,9 @@ class Guard:
         statuses: list[int],
     ) -> tuple[Any, str]:
         upstream = ctx.lifespan_context.upstream
+        api = op.api_for(args)
         try:
-            await self.credentials.ensure_valid(op.api, upstream)
+            await self.credentials.ensure_valid(api, upstream)
             principal = self.credentials.principal() or ANONYMOUS
             state = await self.store.get(principal)
 
@@ -156,7 +157,7 @@ class Guard:
                 )
             return _error_wire(refusal), "refused"
 
-        stale = self.credentials.token_for(op.api)
+        stale = self.credentials.token_for(api)
         wire = _wire(await call_next(ctx))
         envelope = _envelope(wire) if wire.get("isError") else None
         if (
@@ -172,15 +173,20 @@ class Guard:
         if not wire.get("isError"):
             output = wire.get("structuredContent") or {}
             state = await self.store.update(principal, lambda s: flow.record(op, args, output, s))
-            output["next_steps"] = [step.wire() for step in flow.next_steps(op.api, state)]
+            output["next_steps"] = [step.wire() for step in flow.next_steps(api, state)]
             _set_text(wire, output)
             return wire, "allowed"
-        if envelope is None:
-            return wire, "failed"
+        if envelope is None:  # the SDK's own failure text (an unexpected exception): never shown as is
+            internal = KycError(
+                "INTERNAL",
+                f"kyc-mcp failed while running {op.name}; the server's log has details. "
+                "Try again; if it keeps failing, report it.",
+            )
+            return _error_wire(internal), "failed"
         if envelope.get("code") == "CONSENT_DECLINED":
             return wire, "consent_declined"
         if not envelope.get("next_steps"):
-            steps = flow.next_steps(op.api, await self.store.get(principal))
+            steps = flow.next_steps(api, await self.store.get(principal))
             envelope["next_steps"] = [step.wire() for step in _without(steps, op.name)]
             _set_text(wire, {"error": envelope})
         return wire, "failed"

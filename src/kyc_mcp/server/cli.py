@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the MCP server (stdio)")
     serve.add_argument("--transport", choices=["stdio"], default="stdio", help="transport (default stdio)")
     commands.add_parser("demo", help="start the sandbox and show the KYC flows")
+    commands.add_parser("doctor", help="check configuration, reachability and tokens (prints no secret)")
     return parser
 
 
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             serve_forever(settings)
             return 0
+        if args.command == "doctor":
+            from .doctor import run as doctor
+
+            return doctor(Settings.from_env(), sys.stdout)
         from .demo import run
 
         return run(sys.stdout)

@@ -24,6 +24,7 @@ from kyc_mcp.errors import KycError
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools.invoke import invoke
 from kyc_mcp.tools.validation import validated
+from kyc_mcp.tools.wait import wait
 from kyc_mcp.upstream import Api, Upstream
 
 
@@ -59,7 +60,12 @@ def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
             if ask is not None and (refused := ask.refusal(consent)) is not None:
                 raise refused
             args = op.input.model_validate(validated(op, arguments))
-            output = await invoke(op, args, runtime.upstream, runtime.token_for(op.api), runtime.settings)
+            if op.kind == "wait":
+                output = await wait(args, runtime, ctx)
+            else:
+                output = await invoke(
+                    op, args, runtime.upstream, runtime.token_for(op.api_for(arguments)), runtime.settings
+                )
         except KycError as exc:
             return exc.result()
         return _success(output)

@@ -1,0 +1,101 @@
+"""`wait_for_kyc_decision`: progress while polling, final statuses with advice, timeout and cancellation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.helpers import Sandbox, User, complete_profile
+from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused, request_log, start_masterpay
+
+pytestmark = pytest.mark.anyio
+STATUS_PATH = "/api/v1/masterpay/kyc/status"
+
+
+async def _submit_masterpay(client, user: User) -> None:
+    user.upload_document("PassportFront")
+    user.upload_document("ProofOfAddress")
+    await start_masterpay(client)
+    await ok(client, "update_profile", complete_profile())
+    await ok(client, "submit_kyc")
+
+
+async def test_waits_with_progress_until_approved(connect: Connect, sandbox: Sandbox, user: User) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total, message))
+
+    async with connect(user) as client:
+        await _submit_masterpay(client, user)
+
+        async def approve_later() -> None:
+            await anyio.sleep(1.2)
+            await anyio.to_thread.run_sync(lambda: sandbox.decided(user.email, "masterpay", "approve"))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(approve_later)
+            result = await client.call_tool(
+                "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 30}, progress_callback=on_progress
+            )
+    output = result.structured_content
+    assert not result.is_error and (output["status"], output["final"], output["timed_out"]) == ("approved", True, False)
+    assert output["checks"] >= 2 and 1.0 <= output["waited_seconds"] < 30
+    assert len(progress) == output["checks"]
+    assert [p[0] for p in progress] == sorted(p[0] for p in progress) and all(p[1] == 30 for p in progress)
+    assert progress[0][2] == "masterpay KYC: pending (check 1)"
+    assert output["next_steps"] == []
+
+
+async def test_a_decline_comes_with_its_reason_and_how_to_resubmit(
+    connect: Connect, sandbox: Sandbox, user: User, uploads: Path
+) -> None:
+    async with connect(user) as client:
+        await ok(client, "submit_cardholder_kyc", await ready_cardholder_kyc(client, uploads))
+        sandbox.decided(user.email, "cardholder", "decline", "DATA_MISMATCH")
+        output = await ok(client, "wait_for_kyc_decision", {"flow": "cardholder"})
+    assert (output["status"], output["final"]) == ("declined", True)
+    assert output["reason"] == "The submitted details do not match the document."
+    assert "submit_cardholder_kyc" in output["advice"] and "upload_kyc_file" in output["advice"]
+    assert output["next_steps"][0]["tool"] == "submit_cardholder_kyc"
+
+
+async def test_times_out_while_still_pending(connect: Connect, user: User) -> None:
+    async with connect(user) as client:
+        await _submit_masterpay(client, user)
+        started = time.monotonic()
+        output = await ok(client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 1})
+    assert 0.9 <= time.monotonic() - started < 5
+    assert (output["status"], output["final"], output["timed_out"]) == ("pending", False, True)
+    assert "again later" in output["advice"]
+
+
+async def test_nothing_submitted_returns_at_once(connect: Connect, user: User) -> None:
+    async with connect(user) as client:
+        output = await ok(client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 300})
+        assert (output["status"], output["checks"], output["timed_out"]) == ("not_submitted", 1, False)
+        assert output["next_steps"][0]["tool"] == "create_masterpay_user"
+        error = await refused(client, "wait_for_kyc_decision", {"flow": "cardholder"}, "UPSTREAM_4XX")
+        assert error["details"]["status"] == 404
+
+
+async def test_the_timeout_is_bounded(connect: Connect, user: User) -> None:
+    async with connect(user) as client:
+        error = await refused(
+            client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 301}, "VALIDATION"
+        )
+    assert "300" in error["message"]
+
+
+async def test_cancellation_stops_the_polling(connect: Connect, sandbox: Sandbox, user: User) -> None:
+    async with connect(user) as client:
+        await _submit_masterpay(client, user)
+        with anyio.move_on_after(1.0):
+            await client.call_tool("wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 120})
+        await anyio.sleep(0.2)
+        polls = sum(1 for e in request_log(sandbox) if e["path"] == STATUS_PATH)
+        await anyio.sleep(2.5)  # the backoff would have polled at least once more by now
+        assert sum(1 for e in request_log(sandbox) if e["path"] == STATUS_PATH) == polls
