@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kyc_mcp.guard.flow import REQUIREMENT_DOCS
-from kyc_mcp.operations import OPERATIONS
+from kyc_mcp.guard.flow import MILESTONES, REQUIREMENT_DOCS
+from kyc_mcp.operations import BY_NAME, OPERATIONS
 
 FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC", None: "both"}
 
@@ -35,6 +35,20 @@ def guard_table() -> str:
             checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
             rows.append(f"| `{op.name}` | {checks} | {'yes' if op.consent else ''} |")
     return "\n".join(rows)
+
+
+def flow_document(api: str) -> str:
+    """A flow as a readable document: its steps in order, and what the guard checks before each tool."""
+    lines = [f"# {FLOW_NAMES[api]} flow", "", "Steps, in order (each result's next_steps points to the next one):", ""]
+    for number, milestone in enumerate(MILESTONES[api], 1):
+        op = BY_NAME[milestone.step.tool]
+        lines.append(f"{number}. `{op.name}` ({op.method} {op.path}): {milestone.step.why}. {summary(op.description)}")
+    lines += ["", "Before each tool is sent, the guard checks:", ""]
+    for op in OPERATIONS:
+        if op.api == api and (op.requires or op.consent):
+            checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
+            lines.append(f"- `{op.name}`: {checks}{'; then asks the user to consent' if op.consent else ''}.")
+    return "\n".join(lines) + "\n"
 
 
 GENERATED: dict[str, Callable[[], str]] = {"tools": tools_table, "guard": guard_table}

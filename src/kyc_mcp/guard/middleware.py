@@ -26,7 +26,7 @@ from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import Credentials
 from kyc_mcp.guard.redact import IDENTITY_KEYS, Redactor
 from kyc_mcp.guard.state import StateStore
-from kyc_mcp.operations import BY_NAME, Operation
+from kyc_mcp.operations import Operation
 from kyc_mcp.tools import validated
 from kyc_mcp.upstream import STATUSES
 
@@ -97,7 +97,15 @@ class Redaction:
 class Guard:
     """Auth, flow order, recording and next steps around every tool call of the operations table."""
 
-    def __init__(self, credentials: Credentials, store: StateStore, audit: AuditLog, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        operations: tuple[Operation, ...],
+        credentials: Credentials,
+        store: StateStore,
+        audit: AuditLog,
+        redactor: Redactor,
+    ) -> None:
+        self.operations = {op.name: op for op in operations}
         self.redactor = redactor
         self.credentials = credentials
         self.store = store
@@ -105,7 +113,7 @@ class Guard:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         params = ctx.params or {}
-        op = BY_NAME.get(params.get("name", "")) if ctx.method == "tools/call" else None
+        op = self.operations.get(params.get("name", "")) if ctx.method == "tools/call" else None
         if op is None:
             return await call_next(ctx)
         started = time.perf_counter()

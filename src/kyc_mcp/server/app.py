@@ -16,7 +16,9 @@ from kyc_mcp.guard.auth import Credentials
 from kyc_mcp.guard.middleware import Guard, Redaction
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import MemoryStore, StateStore
-from kyc_mcp.operations import OPERATIONS
+from kyc_mcp.operations import OPERATIONS, Operation
+from kyc_mcp.prompts import build_prompts
+from kyc_mcp.server.resources import build_resources
 from kyc_mcp.tools import ConsentHook, Runtime, build_tools
 from kyc_mcp.upstream import Upstream
 
@@ -29,6 +31,12 @@ INSTRUCTIONS = (
     "next_steps say what to call next. Prefer file_path over base64 for uploads. Never ask the user for a "
     "password, PIN or token."
 )
+
+
+def enabled(op: Operation, settings: Settings) -> bool:
+    """Whether a tool is listed: in a configured toolset, and in read-only mode read-only without prerequisites."""
+    in_toolsets = op.api is None or op.api in settings.toolsets
+    return in_toolsets and (not settings.read_only or (op.read_only and not op.requires))
 
 
 def build_server(settings: Settings, store: StateStore | None = None) -> MCPServer[Runtime]:
@@ -46,14 +54,18 @@ def build_server(settings: Settings, store: StateStore | None = None) -> MCPServ
         async with Upstream(settings) as upstream:
             yield Runtime(settings, upstream, credentials.token_for)
 
-    guard = Guard(credentials, store or MemoryStore(), AuditLog(settings.audit_log, redactor), redactor)
+    operations = tuple(op for op in OPERATIONS if enabled(op, settings))
+    guard = Guard(operations, credentials, store or MemoryStore(), AuditLog(settings.audit_log, redactor), redactor)
     server: MCPServer[Runtime] = MCPServer(
         "kyc-mcp",
         title="KYC verification",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=build_tools(OPERATIONS, hook),
+        tools=build_tools(operations, hook),
+        resources=build_resources(settings, credentials),
         middleware=[Redaction(redactor), guard],
     )
+    for prompt in build_prompts(settings.toolsets, settings.read_only):
+        server.add_prompt(prompt)
     return server
