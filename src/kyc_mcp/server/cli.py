@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--auto-approve", action="store_true", default=None, help="decide KYC submissions at once")
     serve = commands.add_parser("serve", help="run the MCP server (stdio)")
     serve.add_argument("--transport", choices=["stdio"], default="stdio", help="transport (default stdio)")
-    commands.add_parser("demo", help="start the sandbox and show the KYC flows")
+    demo = commands.add_parser("demo", help="walk both KYC flows through MCP against an embedded sandbox")
+    demo.add_argument("--json", action="store_true", help="print a machine-readable transcript instead")
     commands.add_parser("doctor", help="check configuration, reachability and tokens (prints no secret)")
     return parser
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             return doctor(Settings.from_env(), sys.stdout)
         from .demo import run
 
-        return run(sys.stdout)
+        return run(sys.stdout, as_json=args.json)
     except ConfigError as exc:
         print(f"kyc-mcp: {exc}", file=sys.stderr)
         return 2

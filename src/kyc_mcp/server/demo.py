@@ -1,35 +1,263 @@
-"""`kyc-mcp demo`, foundation release: start the sandbox, log in, and show the flows it serves.
-
-The walk through both flows over MCP arrives with the demo issue; this proves the set-up end to end.
+"""`kyc-mcp demo`: the main job, offline. It starts the sandbox in-process, launches `kyc-mcp serve` as a stdio
+subprocess, connects a real MCP client, and walks both KYC flows to approval: every step shown as it happens,
+one out-of-order call refused with its guidance, and one result where redaction masked secrets and an
+identity number. `--json` prints a machine-readable transcript instead. Exit status 0 only when both flows
+reached approval.
 """
 
 from __future__ import annotations
 
-from typing import TextIO
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
 
+import anyio
 import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client import ClientRequestContext
+from mcp.types import ElicitRequestParams, ElicitResult
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from ..config import SandboxSettings
-from ..sandbox import FLOWS, serve_in_background
-from ..sandbox.auth import DEMO_EMAIL, DEMO_PASSWORD
+from kyc_mcp.config import SandboxSettings
+from kyc_mcp.sandbox import serve_in_background
+from kyc_mcp.sandbox.auth import DEMO_EMAIL, DEMO_PASSWORD
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+REVIEW_DELAY_SECONDS = 1.0
+PROFILE = {
+    "english_first_name": "Ada",
+    "english_last_name": "Lovelace",
+    "dob": "1990-12-10",
+    "gender": "female",
+    "nationality": "GB",
+    "occupation": "PrivateBusinessEmployees",
+    "source_of_fund": "Salary",
+    "phone_number": "7700900123",
+    "phone_country_code": "+44",
+    "passport": "GB1234567",
+    "country": "SG",
+    "address1": "1 Raffles Place",
+    "city": "Singapore",
+    "state": "Singapore",
+    "zip": "048616",
+    "billing_same_as_home": True,
+}
+ID_NUMBER = "S1234567D"
 
 
-def run(out: TextIO) -> int:
-    with serve_in_background(SandboxSettings(port=0)) as sandbox:
-        print(f"Sandbox running at {sandbox.url}", file=out)
-        with httpx2.Client(base_url=sandbox.url, timeout=10.0) as http:
-            login = http.post("/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
-            login.raise_for_status()
-            tokens = login.json()["data"]
-            print(f"Logged in as {DEMO_EMAIL}: access token valid {tokens['expires_in']} s (not shown)", file=out)
-            http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-            profile = http.get("/api/v1/profile")
-            print(f"Token check: GET /api/v1/profile -> {profile.status_code}", file=out)
-            if profile.status_code != 200:
-                return 1
-        for flow, routes in FLOWS.items():
-            print(f"\n{flow} flow served by the sandbox:", file=out)
-            for step, (method, path, endpoint) in enumerate(routes, 1):
-                print(f"  {step:2}. {method:4} {path:34} {endpoint.__doc__}", file=out)
-    print("\nThe MCP walk-through of both flows arrives with the demo issue (see README, Status).", file=out)
-    return 0
+@dataclass
+class Step:
+    flow: str
+    tool: str
+    arguments: dict[str, Any] | Callable[[list[str]], dict[str, Any]]  # or built from the uploaded paths
+    expect: str = "ok"  # ok | refused | redacted
+
+
+@dataclass
+class Record:
+    flow: str
+    tool: str
+    expected: str
+    ok: bool
+    code: str | None
+    result: dict[str, Any]
+    consent_question: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Transcript:
+    sandbox: str = ""
+    steps: list[Record] = field(default_factory=list)
+    masterpay_approved: bool = False
+    cardholder_approved: bool = False
+    seconds: float = 0.0
+
+
+def _masterpay() -> list[Step]:
+    sample = str(SAMPLES)
+    return [
+        Step("masterpay", "submit_kyc", {}, expect="refused"),
+        Step("masterpay", "create_masterpay_user", {}),
+        Step("masterpay", "get_kyc_metadata", {}),
+        Step("masterpay", "update_profile", PROFILE, expect="redacted"),
+        Step(
+            "masterpay",
+            "upload_kyc_document",
+            {"document_type": "PassportFront", "file_path": f"{sample}/passport.jpg"},
+        ),
+        Step(
+            "masterpay",
+            "upload_kyc_document",
+            {"document_type": "ProofOfAddress", "file_path": f"{sample}/proof-of-address.pdf"},
+        ),
+        Step("masterpay", "submit_kyc", {}),
+        Step("masterpay", "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 30}),
+        Step("masterpay", "update_document", {"identity_type": "passport", "id_number": PROFILE["passport"]}),
+        Step("masterpay", "submit_wallet_kyc", {}),
+    ]
+
+
+def _cardholder() -> list[Step]:
+    sample = str(SAMPLES)
+    return [
+        Step("cardholder", "upload_kyc_file", {"file_path": f"{sample}/id-card-front.png"}),
+        Step("cardholder", "upload_kyc_file", {"file_path": f"{sample}/id-card-back.jpg"}),
+        Step("cardholder", "validate_kyc_document", {"document_type": "id_number", "number_id": ID_NUMBER}),
+        Step(
+            "cardholder",
+            "submit_cardholder_kyc",
+            lambda paths: {
+                "document_type": "id_number",
+                "number_id": ID_NUMBER,
+                "front_kyc_url": paths[0],
+                "back_kyc_url": paths[1],
+                "first_name": "Sok",
+                "last_name": "Dara",
+                "gender": "MALE",
+                "file_type": "png",
+                "date_of_birth": "1995-04-18",
+                "country_id": 114,
+            },
+        ),
+        Step("cardholder", "wait_for_kyc_decision", {"flow": "cardholder", "timeout_seconds": 30}),
+        Step("cardholder", "get_latest_cardholder", {}),
+    ]
+
+
+def _summary(record: Record) -> str:
+    result = record.result
+    if not record.ok:
+        error = result.get("error", {})
+        steps = ", ".join(s["tool"] for s in error.get("next_steps", []))
+        return f"{error.get('code')}: {error.get('message')} -> next: {steps or 'none'}"
+    keys = ("status", "document_type", "path", "created", "message", "passport", "reason", "checks")
+    shown = {k: result[k] for k in keys if result.get(k) not in (None, "", [])}
+    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "done"
+
+
+class Display:
+    """What the user sees: a live progress bar per flow (rich), or nothing in --json mode."""
+
+    def __init__(self, out: TextIO, quiet: bool) -> None:
+        self.console = Console(file=out, highlight=False, soft_wrap=True, force_terminal=False if quiet else None)
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("{task.description:12}"), BarColumn(), MofNCompleteColumn(), console=self.console, transient=True
+        )
+        self.tasks = {
+            "masterpay": self.progress.add_task("MasterPay", total=len(_masterpay())),
+            "cardholder": self.progress.add_task("Cardholder", total=len(_cardholder())),
+        }
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text)
+
+    def step(self, record: Record) -> None:
+        self.progress.advance(self.tasks[record.flow])
+        if self.quiet:
+            return
+        mark = (
+            "[green]OK[/]"
+            if record.ok
+            else ("[yellow]REFUSED[/]" if record.expected == "refused" else "[red]FAILED[/]")
+        )
+        self.console.print(f"{mark:>18} {record.flow:10} {record.tool:24} {escape(_summary(record))}")
+        if record.consent_question:
+            self.console.print(f"{'':8}consent asked and accepted: {escape(record.consent_question)}")
+        if record.expected == "redacted":
+            passport, debug = record.result.get("passport"), record.result.get("debug", {})
+            self.console.print(
+                escape(
+                    f"{'':8}redaction: passport shown as {passport}; secrets the upstream leaked became "
+                    f"access_token={debug.get('session', {}).get('access_token')}, "
+                    f"cvv={debug.get('payment', {}).get('cvv')}, note='{debug.get('note')}'"
+                )
+            )
+
+
+async def _walk(sandbox_url: str, token: str, refresh: str, display: Display, transcript: Transcript) -> None:
+    questions: list[str] = []
+
+    async def consent(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        questions.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AIOT_API_BASE_URL": sandbox_url,
+        "AIOT_ACCESS_TOKEN": token,
+        "AIOT_REFRESH_TOKEN": refresh,
+        "KYC_MCP_UPLOAD_ROOTS": str(SAMPLES),
+    }
+    server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
+    admin = httpx2.AsyncClient(base_url=sandbox_url, timeout=10.0)
+    async with Client(server, elicitation_callback=consent) as client, admin:
+        paths: list[str] = []
+        for flow in ("masterpay", "cardholder"):
+            steps = _masterpay() if flow == "masterpay" else _cardholder()
+            for step in steps:
+                arguments = step.arguments(paths) if callable(step.arguments) else step.arguments
+                if step.expect == "redacted":  # let the sandbox leak secrets, to show them masked
+                    await admin.put("/sandbox/settings", json={"canaries": True})
+                asked = len(questions)
+                started = time.monotonic()
+                result = await client.call_tool(step.tool, arguments)
+                seconds = time.monotonic() - started
+                if step.expect == "redacted":
+                    await admin.put("/sandbox/settings", json={"canaries": False})
+                body = json.loads(result.content[0].text) if result.content else {}
+                code = body.get("error", {}).get("code") if result.is_error else None
+                record = Record(
+                    flow,
+                    step.tool,
+                    step.expect,
+                    not result.is_error,
+                    code,
+                    body,
+                    questions[-1] if len(questions) > asked else None,
+                    round(seconds, 3),
+                )
+                transcript.steps.append(record)
+                display.step(record)
+                if step.tool == "upload_kyc_file" and record.ok:
+                    paths.append(body["path"])
+                if step.tool == "wait_for_kyc_decision":
+                    setattr(transcript, f"{flow}_approved", body.get("status") == "approved")
+                if step.tool == "get_latest_cardholder":
+                    transcript.cardholder_approved &= record.ok and body.get("status") == "success"
+                if record.ok != (step.expect != "refused"):
+                    return
+
+
+def run(out: TextIO, as_json: bool = False) -> int:
+    started = time.monotonic()
+    transcript = Transcript()
+    display = Display(sys.stderr if as_json else out, quiet=as_json)
+    settings = SandboxSettings(port=0, review_delay_seconds=REVIEW_DELAY_SECONDS)
+    with serve_in_background(settings) as sandbox:
+        transcript.sandbox = sandbox.url
+        display.say(
+            f"Sandbox of both KYC APIs running at {sandbox.url} (in memory, decisions after {REVIEW_DELAY_SECONDS:g} s)"
+        )
+        login = httpx2.post(f"{sandbox.url}/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        tokens = login.json()["data"]
+        display.say(f"Logged in as {DEMO_EMAIL}; starting `kyc-mcp serve` over stdio with the token (not shown)\n")
+        with display.progress:
+            anyio.run(_walk, sandbox.url, tokens["access_token"], tokens["refresh_token"], display, transcript)
+    transcript.seconds = round(time.monotonic() - started, 2)
+    approved = transcript.masterpay_approved and transcript.cardholder_approved
+    if as_json:
+        print(json.dumps(asdict(transcript), ensure_ascii=False, indent=2), file=out)
+    else:
+        verdict = "both flows approved" if approved else "a flow did not reach approval"
+        display.say(f"\n{verdict} in {transcript.seconds:.1f} s")
+    return 0 if approved else 1
