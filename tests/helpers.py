@@ -147,24 +147,7 @@ PROFILE_FIELDS = (
     "zip",
     "billing_same_as_home",
 )
-SUBMIT_REQUIRED_FIELDS = (
-    "english_first_name",
-    "english_last_name",
-    "dob",
-    "gender",
-    "nationality",
-    "occupation",
-    "source_of_fund",
-    "phone_number",
-    "phone_country_code",
-    "passport",
-    "country",
-    "address1",
-    "city",
-    "state",
-    "zip",
-    "billing_same_as_home",
-)
+SUBMIT_REQUIRED_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in ("nric", "address2", "address3"))
 WALLET_REQUIRED_FIELDS = ("phone_number", "phone_country_code", "passport", "id_number")
 
 

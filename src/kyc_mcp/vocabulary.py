@@ -68,24 +68,9 @@ PROFILE_FIELDS = (
     "zip",
     "billing_same_as_home",
 )
-SUBMIT_REQUIRED_FIELDS = (
-    "english_first_name",
-    "english_last_name",
-    "dob",
-    "gender",
-    "nationality",
-    "occupation",
-    "source_of_fund",
-    "phone_number",
-    "phone_country_code",
-    "passport",
-    "country",
-    "address1",
-    "city",
-    "state",
-    "zip",
-    "billing_same_as_home",
-)
+OPTIONAL_PROFILE_FIELDS = ("nric", "address2", "address3")
+# What submit_kyc needs: personal fields, passport and the address (NOTES.md).
+SUBMIT_REQUIRED_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in OPTIONAL_PROFILE_FIELDS)
 WALLET_REQUIRED_PROFILE_FIELDS = ("phone_number", "phone_country_code", "passport")
 
 # Cardholder

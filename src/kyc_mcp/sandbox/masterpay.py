@@ -12,24 +12,23 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import review, uploads
-from .auth import current_user
-from .core import invalid, iso_date, json_body, one_of, state, text
-from .db import Database, now_iso
-from .envelopes import ApiError, ok
-from .reference import (
-    COUNTRIES,
+from kyc_mcp.vocabulary import (
     DOCUMENT_TYPES,
     GENDERS,
     IDENTITY_TYPES,
     OCCUPATIONS,
     PROFILE_FIELDS,
     PROFILE_TEXT_FIELDS,
-    REASONS,
     SUBMIT_REQUIRED_FIELDS,
     WALLET_REQUIRED_PROFILE_FIELDS,
-    resolve_country,
 )
+
+from . import review, uploads
+from .auth import current_user
+from .core import invalid, iso_date, json_body, one_of, state, text
+from .db import Database, now_iso
+from .envelopes import ApiError, ok
+from .reference import COUNTRIES, REASONS, resolve_country
 
 _PHONE = re.compile(r"\d{4,15}")
 _COUNTRY_CODE = re.compile(r"\+\d{1,4}")

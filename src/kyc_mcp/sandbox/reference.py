@@ -1,26 +1,8 @@
-"""The upstream APIs' documented vocabularies, and the sandbox's outcome-control table."""
+"""The sandbox's own reference data: the countries its metadata lists, reject reasons, and outcome control."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from kyc_mcp.vocabulary import (  # noqa: F401  (re-exported for the sandbox modules)
-    CARDHOLDER_DOCUMENT_TYPES,
-    CARDHOLDER_GENDERS,
-    DOCUMENT_TYPES,
-    FILE_TYPES,
-    GENDERS,
-    IDENTITY_TYPES,
-    INACTIVE_CARDHOLDER_STATUSES,
-    MAX_UPLOAD_BYTES,
-    MIME_EXTENSIONS,
-    MINIMUM_AGE,
-    OCCUPATIONS,
-    PROFILE_FIELDS,
-    PROFILE_TEXT_FIELDS,
-    SUBMIT_REQUIRED_FIELDS,
-    WALLET_REQUIRED_PROFILE_FIELDS,
-)
 
 COUNTRIES = {
     "AR": "ARGENTINA",
