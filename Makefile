@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint sandbox snapshots clean
+.PHONY: test demo lint sandbox snapshots manifest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ sandbox: $(STAMP)
 
 snapshots: $(STAMP)
 	UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/server/test_schema.py
+
+manifest: $(STAMP)
+	$(BIN)/python -m kyc_mcp.bundle
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
