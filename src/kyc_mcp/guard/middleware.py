@@ -166,14 +166,14 @@ class Guard:
             return _error_wire(refusal), "refused"
 
         stale = self.credentials.token_for(api)
-        wire = _wire(await call_next(ctx))
+        wire = await _call_counting(ctx, call_next, statuses)
         envelope = _envelope(wire) if wire.get("isError") else None
         if (
             envelope
             and envelope.get("details", {}).get("status") == 401
             and await self.credentials.refresh(stale, upstream)
         ):
-            wire = _wire(await call_next(ctx))
+            wire = await _call_counting(ctx, call_next, statuses)
             envelope = _envelope(wire) if wire.get("isError") else None
         if "inputRequests" in wire:
             return wire, "consent_requested"
