@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio"], default="stdio", help="transport (default stdio)")
     demo = commands.add_parser("demo", help="walk both KYC flows through MCP against an embedded sandbox")
     demo.add_argument("--json", action="store_true", help="print a machine-readable transcript instead")
-    commands.add_parser("doctor", help="check configuration, reachability and tokens (prints no secret)")
+    doctor = commands.add_parser("doctor", help="check configuration, reachability and tokens (prints no secret)")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             from .doctor import run as doctor
 
-            return doctor(Settings.from_env(), sys.stdout)
+            return doctor(Settings.from_env(), sys.stdout, as_json=args.json)
         from .demo import run
 
         return run(sys.stdout, as_json=args.json)
