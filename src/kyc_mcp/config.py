@@ -46,11 +46,46 @@ class Settings(BaseModel):
     audit_log: Path | None = None
     toolsets: tuple[Literal["masterpay", "cardholder"], ...] = ("masterpay", "cardholder")
     read_only: bool = False
+    # Hosted mode (`kyc-mcp serve --transport http`); see README "Deployment".
+    state_url: SecretStr | None = None  # redis://... (may hold a password); unset: flow state in memory
+    state_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    request_state_keys: SecretStr | None = None  # comma-separated, each >= 32 characters; keys[0] seals
+    jwt_key: SecretStr | None = None  # HS256 secret or PEM public key that signs the bearer tokens
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    required_scopes: tuple[str, ...] = ()
+    auth_issuer_url: str | None = None  # the authorization server named in the protected-resource metadata
+    public_url: str | None = None  # the MCP endpoint's public URL (the OAuth resource identifier)
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("toolsets", mode="before")
     @classmethod
     def _split_toolsets(cls, value: Any) -> Any:
         return [part.strip().lower() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("required_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: Any) -> Any:
+        return [part for part in value.replace(",", " ").split() if part] if isinstance(value, str) else value
+
+    @field_validator("state_url")
+    @classmethod
+    def _check_state_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0")
+        return value
+
+    @field_validator("request_state_keys")
+    @classmethod
+    def _check_request_state_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(len(key) < 32 for key in split_keys(value)):
+            raise ValueError(
+                "each key must be at least 32 characters of secret randomness, separated by commas; "
+                'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+            )
+        return value
 
     @field_validator("upload_roots", mode="before")
     @classmethod
@@ -68,7 +103,7 @@ class Settings(BaseModel):
             resolved.append(path)
         return tuple(resolved)
 
-    @field_validator("api_base_url", "cardholder_base_url")
+    @field_validator("api_base_url", "cardholder_base_url", "jwks_url", "auth_issuer_url", "public_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)
@@ -86,6 +121,11 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         return _load(cls, _SETTINGS_ENV, os.environ if env is None else env)
+
+
+def split_keys(keys: SecretStr) -> list[str]:
+    """The request-state key ring from its comma-separated setting."""
+    return [key.strip() for key in keys.get_secret_value().split(",") if key.strip()]
 
 
 class SandboxSettings(BaseModel):
@@ -123,6 +163,18 @@ _SETTINGS_ENV = {
     "audit_log": "KYC_MCP_AUDIT_LOG",
     "toolsets": "KYC_MCP_TOOLSETS",
     "read_only": "KYC_MCP_READ_ONLY",
+    "state_url": "KYC_MCP_STATE_URL",
+    "state_ttl_seconds": "KYC_MCP_STATE_TTL",
+    "request_state_keys": "KYC_MCP_REQUEST_STATE_KEYS",
+    "jwt_key": "KYC_MCP_JWT_KEY",
+    "jwks_url": "KYC_MCP_JWKS_URL",
+    "jwt_audience": "KYC_MCP_JWT_AUDIENCE",
+    "jwt_issuer": "KYC_MCP_JWT_ISSUER",
+    "required_scopes": "KYC_MCP_REQUIRED_SCOPES",
+    "auth_issuer_url": "KYC_MCP_AUTH_ISSUER_URL",
+    "public_url": "KYC_MCP_PUBLIC_URL",
+    "max_request_bytes": "KYC_MCP_MAX_REQUEST_BYTES",
+    "shutdown_grace_seconds": "KYC_MCP_SHUTDOWN_GRACE",
 }
 _SANDBOX_ENV = {
     "db_path": "KYC_SANDBOX_DB",
