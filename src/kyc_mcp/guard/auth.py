@@ -1,7 +1,12 @@
-"""The auth gate's credentials: the configured bearer tokens, their expiry, and one in-memory refresh.
+"""The auth gate's credentials, from one of two sources.
 
-Tokens come from the host (environment or bundle user config), never from a model. A refreshed token lives
-in memory only and is registered with the redactor at once.
+- stdio (`Credentials`): the bearer tokens the host configured (environment or bundle user config), their
+  expiry, and one in-memory refresh. A refreshed token lives in memory only and is registered with the
+  redactor at once.
+- HTTP (`RequestCredentials`): the current request's own bearer token, verified by the SDK's `TokenVerifier`
+  (`bearer.py`), used upstream for that request only and never stored; the principal is its verified subject.
+
+Tokens never come from a model.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import binascii
 import hashlib
 import json
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
+from mcp.server.auth.middleware.auth_context import get_access_token
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
@@ -32,6 +38,16 @@ EXPIRED = (
     "The KYC access token has expired and could not be refreshed. Ask the user to update AIOT_ACCESS_TOKEN "
     "(or set AIOT_REFRESH_TOKEN) in this MCP server's configuration in their MCP host, then retry. Never ask "
     "the user for a password or a token in the conversation."
+)
+
+
+NO_REQUEST_TOKEN = (
+    "This request carries no bearer token. The MCP client must send the user's KYC access token as "
+    "`Authorization: Bearer <token>`. Never ask the user for a password or a token in the conversation."
+)
+REQUEST_TOKEN_EXPIRED = (
+    "The request's bearer token has expired. The MCP client must renew the user's access token and retry. Never "
+    "ask the user for a password or a token in the conversation."
 )
 
 
@@ -58,6 +74,42 @@ def principal_of(token: str) -> str:
     if isinstance(subject, str) and subject:
         return "sub:" + subject
     return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+class CredentialSource(Protocol):
+    """Where the guard, the tools and the resources get the token of the current call and its principal."""
+
+    def token_for(self, api: Api) -> str | None: ...
+
+    def principal(self) -> str | None: ...
+
+    async def ensure_valid(self, api: Api, upstream: Upstream) -> None: ...
+
+    async def refresh(self, stale: str | None, upstream: Upstream) -> bool: ...
+
+
+class RequestCredentials:
+    """The HTTP mode's tokens: each request's verified bearer token, for both APIs, for that request only."""
+
+    def token_for(self, api: Api) -> str | None:
+        verified = get_access_token()
+        return verified.token if verified else None
+
+    def principal(self) -> str | None:
+        verified = get_access_token()
+        if verified is None:
+            return None
+        return "sub:" + verified.subject if verified.subject else principal_of(verified.token)
+
+    async def ensure_valid(self, api: Api, upstream: Upstream) -> None:
+        token = self.token_for(api)
+        if not token:
+            raise KycError("AUTH_REQUIRED", NO_REQUEST_TOKEN)
+        if expired(token):
+            raise KycError("TOKEN_EXPIRED", REQUEST_TOKEN_EXPIRED)
+
+    async def refresh(self, stale: str | None, upstream: Upstream) -> bool:
+        return False  # the client owns its token and renews it
 
 
 class Credentials:

@@ -15,6 +15,7 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import INTERNAL_ERROR, CallToolResult, TextContent
@@ -23,17 +24,18 @@ from pydantic import BaseModel
 from kyc_mcp.errors import KycError, NextStep
 from kyc_mcp.guard import flow
 from kyc_mcp.guard.audit import AuditLog
-from kyc_mcp.guard.auth import Credentials
+from kyc_mcp.guard.auth import CredentialSource
 from kyc_mcp.guard.redact import IDENTITY_KEYS, Redactor
 from kyc_mcp.guard.state import StateStore
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools import validated
-from kyc_mcp.upstream import STATUSES
+from kyc_mcp.upstream import STATUSES, Api
 
 logger = logging.getLogger(__name__)
 REDACTED_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 WITHHELD = "The result was withheld because it could not be checked for secrets. Try again or report this problem."
 ANONYMOUS = "anonymous"
+UNGUIDED = frozenset({"AUTH_REQUIRED", "TOKEN_EXPIRED", "STATE_UNAVAILABLE"})  # no flow step fixes these
 
 
 def _wire(result: Any) -> Any:
@@ -76,7 +78,7 @@ class Redaction:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
-        redactor = self.redactor.scoped(_identities(arguments) if isinstance(arguments, dict) else [])
+        redactor = _call_redactor(self.redactor, arguments)
         try:
             result = await call_next(ctx)
         except MCPError as exc:
@@ -100,7 +102,7 @@ class Guard:
     def __init__(
         self,
         operations: tuple[Operation, ...],
-        credentials: Credentials,
+        credentials: CredentialSource,
         store: StateStore,
         audit: AuditLog,
         redactor: Redactor,
@@ -127,7 +129,7 @@ class Guard:
             wire, decision = await self._guarded(ctx, call_next, op, arguments, statuses)
         envelope = _envelope(wire) if isinstance(wire, dict) and wire.get("isError") else None
         if envelope is not None:
-            await _notify(ctx, self.redactor.scoped(_identities(params.get("arguments") or {})), op.name, envelope)
+            await _notify(ctx, _call_redactor(self.redactor, params.get("arguments")), op.name, envelope)
         self.audit.write(
             principal=self.credentials.principal(),
             tool=op.name,
@@ -159,10 +161,8 @@ class Guard:
 
             await flow.check(flow.Call(op, args, state, flow.Evidence(read)))
         except KycError as refusal:
-            if not refusal.next_steps and refusal.code not in ("AUTH_REQUIRED", "TOKEN_EXPIRED"):
-                refusal.next_steps = flow.next_steps(
-                    op.api, await self.store.get(self.credentials.principal() or ANONYMOUS)
-                )
+            if not refusal.next_steps and refusal.code not in UNGUIDED:
+                refusal.next_steps = await self._next_steps(api)
             return _error_wire(refusal), "refused"
 
         stale = self.credentials.token_for(api)
@@ -180,7 +180,17 @@ class Guard:
         principal = self.credentials.principal() or ANONYMOUS
         if not wire.get("isError"):
             output = wire.get("structuredContent") or {}
-            state = await self.store.update(principal, lambda s: flow.record(op, args, output, s))
+            try:
+                state = await self.store.update(principal, lambda s: flow.record(op, args, output, s))
+            except KycError as lost:  # applied upstream, but not recorded: say so, and keep the result
+                unrecorded = KycError(
+                    lost.code,
+                    f"{op.name} succeeded at the KYC service (its result is in details.result), but kyc-mcp could "
+                    "not record it in its flow-state store. Retry the next step in a minute; if the store stays "
+                    "unavailable, the server's operator must restore it.",
+                    details={**lost.details, "result": output},
+                )
+                return _error_wire(unrecorded), "failed"
             output["next_steps"] = [step.wire() for step in flow.next_steps(api, state)]
             _set_text(wire, output)
             return wire, "allowed"
@@ -194,10 +204,16 @@ class Guard:
         if envelope.get("code") == "CONSENT_DECLINED":
             return wire, "consent_declined"
         if not envelope.get("next_steps"):
-            steps = flow.next_steps(api, await self.store.get(principal))
-            envelope["next_steps"] = [step.wire() for step in _without(steps, op.name)]
+            envelope["next_steps"] = [step.wire() for step in _without(await self._next_steps(api), op.name)]
             _set_text(wire, {"error": envelope})
         return wire, "failed"
+
+    async def _next_steps(self, api: Api) -> list[NextStep]:
+        """The flow's next steps for this principal; none when the state store cannot be read."""
+        try:
+            return flow.next_steps(api, await self.store.get(self.credentials.principal() or ANONYMOUS))
+        except KycError:
+            return []
 
 
 async def _call_counting(ctx: ServerRequestContext[Any, Any], call_next: CallNext, statuses: list[int]) -> Any:
@@ -208,8 +224,11 @@ async def _call_counting(ctx: ServerRequestContext[Any, Any], call_next: CallNex
         STATUSES.reset(token)
 
 
-def _identities(args: dict[str, Any]) -> list[str]:
-    return [str(v) for k, v in args.items() if k in IDENTITY_KEYS]
+def _call_redactor(redactor: Redactor, arguments: Any) -> Redactor:
+    """The redactor for one request: it also knows the call's identity numbers and the request's bearer token."""
+    identities = [str(v) for k, v in arguments.items() if k in IDENTITY_KEYS] if isinstance(arguments, dict) else []
+    verified = get_access_token()
+    return redactor.scoped(identities, [verified.token] if verified else [])
 
 
 async def _notify(ctx: ServerRequestContext[Any, Any], redactor: Redactor, tool: str, envelope: dict[str, Any]) -> None:

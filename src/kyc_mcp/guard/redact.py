@@ -108,10 +108,12 @@ class Redactor:
         self._identities: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
-    def scoped(self, identities: Iterable[str]) -> Redactor:
-        """A redactor that also masks these identity numbers (a call's own) wherever they appear in text."""
+    def scoped(self, identities: Iterable[str], secrets: Iterable[str] = ()) -> Redactor:
+        """A redactor that also masks these identity numbers and removes these secrets (a call's own: its
+        arguments' identity numbers, its request's bearer token) wherever they appear in text."""
         child = copy.copy(self)
         child._identities = frozenset(v for v in identities if v and len(v) >= 4) if not self.show_pii else frozenset()
+        child._secrets = self._secrets | {v for v in secrets if v and len(v) >= 6}
         return child
 
     def add_secrets(self, values: Iterable[str | None]) -> None:

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.request_state import RequestStateSecurity
 
 from kyc_mcp import __version__
-from kyc_mcp.config import Settings
+from kyc_mcp.config import Settings, split_keys
+from kyc_mcp.errors import KycError
 from kyc_mcp.guard import consent, logs
 from kyc_mcp.guard.audit import AuditLog
-from kyc_mcp.guard.auth import Credentials
+from kyc_mcp.guard.auth import Credentials, CredentialSource, RequestCredentials
+from kyc_mcp.guard.bearer import JwtVerifier
 from kyc_mcp.guard.middleware import Guard, Redaction
 from kyc_mcp.guard.redact import Redactor
-from kyc_mcp.guard.state import MemoryStore, StateStore
+from kyc_mcp.guard.state import StateStore, open_store
 from kyc_mcp.operations import OPERATIONS, Operation
 from kyc_mcp.prompts import build_prompts
 from kyc_mcp.server.resources import build_resources
 from kyc_mcp.tools import ConsentHook, Runtime, build_tools
 from kyc_mcp.upstream import Upstream
 
+NAME = "kyc-mcp"
+logger = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "KYC identity verification for two flows. MasterPay: create_masterpay_user, get_kyc_metadata, "
     "update_profile, upload_kyc_document (identity document and proof of address), submit_kyc, then poll "
@@ -39,9 +47,32 @@ def enabled(op: Operation, settings: Settings) -> bool:
     return in_toolsets and (not settings.read_only or (op.read_only and not op.requires))
 
 
-def build_server(settings: Settings, store: StateStore | None = None) -> MCPServer[Runtime]:
+def _hosted(settings: Settings, resource_url: str) -> dict[str, Any]:
+    """MCPServer options of the HTTP transport: an OAuth resource server whose bearer tokens `JwtVerifier`
+    checks, and request-state keys shared by every replica (when configured)."""
+    options: dict[str, Any] = {
+        "token_verifier": JwtVerifier(settings),
+        "auth": AuthSettings(
+            issuer_url=settings.auth_issuer_url or settings.api_base_url,
+            resource_server_url=resource_url,
+            required_scopes=list(settings.required_scopes) or None,
+            validate_token_resource=False,  # JwtVerifier checks the audience the KYC platform's tokens carry
+        ),
+    }
+    if settings.request_state_keys is not None:
+        keys = split_keys(settings.request_state_keys)
+        options["request_state_security"] = RequestStateSecurity(keys=keys, audience=NAME)
+    return options
+
+
+def build_server(
+    settings: Settings, store: StateStore | None = None, *, resource_url: str | None = None
+) -> MCPServer[Runtime]:
+    """The server; with `resource_url` (the public URL of its `/mcp` endpoint) it is the HTTP transport's, whose
+    every request brings its own bearer token. The server owns `store` (default: the one the settings name)."""
     redactor = Redactor(show_pii=settings.show_pii)
-    credentials = Credentials(settings, redactor)
+    credentials: CredentialSource = RequestCredentials() if resource_url else Credentials(settings, redactor)
+    store = store or open_store(settings)
     logs.install()
     hook = None
     if settings.consent == "auto":
@@ -51,13 +82,25 @@ def build_server(settings: Settings, store: StateStore | None = None) -> MCPServ
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with Upstream(settings) as upstream:
-            yield Runtime(settings, upstream, credentials.token_for)
+        try:
+            await store.ping()
+        except KycError as exc:
+            logger.error(
+                "the flow-state store (%s) cannot be reached (%s): every tool call answers STATE_UNAVAILABLE until "
+                "it is back",
+                store.name,
+                exc.details.get("reason"),
+            )
+        try:
+            async with Upstream(settings) as upstream:
+                yield Runtime(settings, upstream, credentials.token_for)
+        finally:
+            await store.aclose()
 
     operations = tuple(op for op in OPERATIONS if enabled(op, settings))
-    guard = Guard(operations, credentials, store or MemoryStore(), AuditLog(settings.audit_log, redactor), redactor)
+    guard = Guard(operations, credentials, store, AuditLog(settings.audit_log, redactor), redactor)
     server: MCPServer[Runtime] = MCPServer(
-        "kyc-mcp",
+        NAME,
         title="KYC verification",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -65,6 +108,7 @@ def build_server(settings: Settings, store: StateStore | None = None) -> MCPServ
         tools=build_tools(operations, hook),
         resources=build_resources(settings, credentials),
         middleware=[Redaction(redactor), guard],
+        **(_hosted(settings, resource_url) if resource_url else {}),
     )
     for prompt in build_prompts(settings.toolsets, settings.read_only):
         server.add_prompt(prompt)

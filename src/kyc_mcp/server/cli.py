@@ -24,8 +24,14 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds before a submitted KYC is decided (default 2; negative: only by the admin API)",
     )
     sandbox.add_argument("--auto-approve", action="store_true", default=None, help="decide KYC submissions at once")
-    serve = commands.add_parser("serve", help="run the MCP server (stdio)")
-    serve.add_argument("--transport", choices=["stdio"], default="stdio", help="transport (default stdio)")
+    serve = commands.add_parser("serve", help="run the MCP server (stdio, or streamable HTTP for many users)")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="transport (default stdio)")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP: interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000; 0 picks a free one)")
+    serve.add_argument(
+        "--stateless", action="store_true", help="HTTP: no MCP sessions (for several replicas behind a load balancer)"
+    )
+    serve.add_argument("--json-response", action="store_true", help="HTTP: answer with JSON instead of SSE streams")
     demo = commands.add_parser("demo", help="walk both KYC flows through MCP against an embedded sandbox")
     demo.add_argument("--json", action="store_true", help="print a machine-readable transcript instead")
     doctor = commands.add_parser("doctor", help="check configuration, reachability and tokens (prints no secret)")
@@ -38,10 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     try:
+        if args.command == "serve" and args.transport == "http":
+            from .http import serve
+
+            serve(
+                Settings.from_env(),
+                host=args.host,
+                port=args.port,
+                stateless=args.stateless,
+                json_response=args.json_response,
+            )
+            return 0
         if args.command == "serve":
             from .app import build_server
 
-            build_server(Settings.from_env()).run(args.transport)
+            build_server(Settings.from_env()).run("stdio")
             return 0
         if args.command == "sandbox":
             from ..sandbox.runner import serve_forever

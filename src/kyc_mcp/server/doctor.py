@@ -1,4 +1,5 @@
-"""`kyc-mcp doctor`: the configuration, each API's reachability, and each token's presence, expiry and acceptance.
+"""`kyc-mcp doctor`: the configuration, the state store, each API's reachability, and each token's presence,
+expiry and acceptance. The HTTP transport's `/readyz` uses the same store and API checks.
 
 It reads the same environment as `kyc-mcp serve` and makes one read-only request per API (the profile, and the
 latest cardholder KYC: neither changes anything upstream). It never refreshes a token (a refresh rotates the
@@ -20,6 +21,7 @@ from kyc_mcp.config import _SETTINGS_ENV, Settings
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard.auth import CLOCK_SKEW_SECONDS, claims
 from kyc_mcp.guard.redact import Redactor
+from kyc_mcp.guard.state import StateStore, open_store
 from kyc_mcp.operations import BY_NAME
 from kyc_mcp.upstream import Api, Upstream
 
@@ -105,7 +107,7 @@ def _token_check(api: Api, settings: Settings) -> tuple[Check, str | None]:
     return Check(name, "fail", f"{variable} expired {_duration(left)} ago and no refresh token is set"), None
 
 
-async def _probe(api: Api, token: str | None, upstream: Upstream, base_url: str) -> list[Check]:
+async def probe(api: Api, token: str | None, upstream: Upstream, base_url: str) -> list[Check]:
     """Reachability of the API and, with a usable token, whether the API accepts it."""
     op = BY_NAME[PROBES[api]]
     reach = f"{api} API"
@@ -132,19 +134,42 @@ async def _probe(api: Api, token: str | None, upstream: Upstream, base_url: str)
     return [reached, Check(f"{api} token accepted", "ok", f"GET {op.path} succeeded")]
 
 
-async def diagnose(settings: Settings) -> list[Check]:
-    """Every check, in the order they are shown."""
-    checks = _settings_checks(settings)
+async def store_check(store: StateStore) -> Check:
+    """Whether the flow-state store answers."""
+    try:
+        await store.ping()
+    except KycError as exc:
+        return Check("state store", "fail", f"{store.name} cannot be reached ({exc.details.get('reason')})")
+    return Check("state store", "ok", f"{store.name} answers")
+
+
+async def probe_apis(settings: Settings, tokens: dict[Api, str | None] | None = None) -> list[Check]:
+    """Reachability of each API of the configured toolsets (and acceptance of the given tokens), quickly."""
     quick = settings.model_copy(
         update={"timeout_seconds": min(settings.timeout_seconds, PROBE_TIMEOUT_SECONDS), "retry_budget_seconds": 0}
     )
     bases: dict[Api, str] = {"masterpay": settings.api_base_url, "cardholder": settings.cardholder_url}
+    checks: list[Check] = []
     async with Upstream(quick) as upstream:
         for api in settings.toolsets:
-            token_check, token = _token_check(api, settings)
-            checks.append(token_check)
-            checks += await _probe(api, token, upstream, bases[api])
+            checks += await probe(api, (tokens or {}).get(api), upstream, bases[api])
     return checks
+
+
+async def diagnose(settings: Settings) -> list[Check]:
+    """Every check, in the order they are shown."""
+    checks = _settings_checks(settings)
+    if settings.state_url is not None:
+        store = open_store(settings)
+        try:
+            checks.append(await store_check(store))
+        finally:
+            await store.aclose()
+    tokens: dict[Api, str | None] = {}
+    for api in settings.toolsets:
+        token_check, tokens[api] = _token_check(api, settings)
+        checks.append(token_check)
+    return checks + await probe_apis(settings, tokens)
 
 
 def run(settings: Settings, out: TextIO, as_json: bool = False) -> int:

@@ -10,14 +10,14 @@ from mcp.server.mcpserver.resources import FunctionResource, Resource, TextResou
 from kyc_mcp.config import Settings
 from kyc_mcp.docs import FLOW_NAMES, flow_document
 from kyc_mcp.errors import KycError
-from kyc_mcp.guard.auth import Credentials
+from kyc_mcp.guard.auth import CredentialSource
 from kyc_mcp.operations import BY_NAME
 from kyc_mcp.upstream import Upstream
 
 METADATA = BY_NAME["get_kyc_metadata"]
 
 
-def build_resources(settings: Settings, credentials: Credentials) -> list[Resource]:
+def build_resources(settings: Settings, credentials: CredentialSource) -> list[Resource]:
     resources: list[Resource] = [
         TextResource(
             uri=f"kyc://flows/{api}",

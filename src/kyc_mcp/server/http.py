@@ -1,0 +1,102 @@
+"""`kyc-mcp serve --transport http`: streamable HTTP at `/mcp` for many users, behind any load balancer.
+
+Each request brings its own bearer token (checked by `guard/bearer.py`); flow state lives in the configured
+store (Redis for several replicas). `/healthz` answers while the process runs; `/readyz` answers 200 only when
+the state store and every configured upstream API answer. SIGTERM stops accepting connections and lets
+requests in flight finish for up to `KYC_MCP_SHUTDOWN_GRACE` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kyc_mcp.config import Settings
+from kyc_mcp.guard.bearer import JwtVerifier
+from kyc_mcp.guard.state import open_store
+from kyc_mcp.server.app import build_server
+from kyc_mcp.server.doctor import probe_apis, store_check
+from kyc_mcp.serving import bind, serve_until_signalled
+
+MCP_PATH = "/mcp"
+logger = logging.getLogger(__name__)
+
+
+def resource_url(settings: Settings, host: str, port: int) -> str:
+    """The public URL of the MCP endpoint: `KYC_MCP_PUBLIC_URL`, else where this process listens."""
+    if settings.public_url:
+        return settings.public_url
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{MCP_PATH}"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    stateless: bool = False,
+    json_response: bool = False,
+) -> Starlette:
+    """The ASGI app: `/mcp`, its OAuth protected-resource metadata, `/healthz` and `/readyz`."""
+    store = open_store(settings)
+    server = build_server(settings, store, resource_url=resource_url(settings, host, port))
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @server.custom_route("/readyz", methods=["GET"])
+    async def readyz(request: Request) -> Response:
+        checks = [await store_check(store), *await probe_apis(settings)]
+        ready = all(check.verdict != "fail" for check in checks)
+        body = {"ready": ready, "checks": [asdict(check) for check in checks]}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=stateless,
+        json_response=json_response,
+        max_request_body_size=settings.max_request_bytes,
+        host=host,
+    )
+
+
+def _warn_about(settings: Settings) -> None:
+    if not JwtVerifier(settings).verifies_signatures:
+        logger.warning(
+            "bearer token signatures are not verified here (the KYC API verifies them upstream); set "
+            "KYC_MCP_JWT_KEY or KYC_MCP_JWKS_URL, and KYC_MCP_JWT_AUDIENCE, to refuse forged tokens at the door"
+        )
+    if settings.access_token or settings.refresh_token:
+        logger.warning("AIOT_ACCESS_TOKEN and AIOT_REFRESH_TOKEN are ignored over HTTP: each request brings its own")
+    if settings.state_url and not settings.request_state_keys:
+        logger.warning(
+            "KYC_MCP_STATE_URL is set but KYC_MCP_REQUEST_STATE_KEYS is not: a consent question asked by one "
+            "replica cannot be answered on another"
+        )
+
+
+def serve(settings: Settings, *, host: str, port: int, stateless: bool, json_response: bool) -> None:
+    """Serve until SIGINT or SIGTERM, then finish the requests in flight and return."""
+    _warn_about(settings)
+    sock = bind(host, port)
+    port = sock.getsockname()[1]
+    app = create_app(settings, host=host, port=port, stateless=stateless, json_response=json_response)
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # uvicorn logs through the root handler, whose filter redacts
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    logger.info(
+        "kyc-mcp serving streamable HTTP at %s (%s, %s responses, state in %s)",
+        resource_url(settings, host, port),
+        "stateless" if stateless else "stateful",
+        "JSON" if json_response else "SSE",
+        "redis" if settings.state_url else "memory",
+    )
+    serve_until_signalled(uvicorn.Server(config), sock)
