@@ -88,3 +88,25 @@ def test_settings_are_immutable():
     with pytest.raises(Exception, match="frozen"):
         settings.api_base_url = "http://elsewhere"  # type: ignore[misc]
     assert pickle.loads(pickle.dumps(settings)) == settings
+
+
+def test_hosted_settings_are_checked_and_their_secrets_never_print():
+    settings = Settings.from_env(
+        {
+            "KYC_MCP_STATE_URL": "redis://:redis-password-1@127.0.0.1:6379/0",
+            "KYC_MCP_REQUEST_STATE_KEYS": "k" * 32 + ", " + "n" * 40,
+            "KYC_MCP_JWT_KEY": "jwt-signing-key-2",
+            "KYC_MCP_REQUIRED_SCOPES": "kyc, profile",
+        }
+    )
+    assert settings.required_scopes == ("kyc", "profile")
+    for text in (repr(settings), settings.model_dump_json()):
+        assert "redis-password-1" not in text and "k" * 32 not in text and "jwt-signing-key-2" not in text
+    for env, variable in [
+        ({"KYC_MCP_STATE_URL": "http://127.0.0.1:6379"}, "KYC_MCP_STATE_URL"),
+        ({"KYC_MCP_REQUEST_STATE_KEYS": "too-short-key"}, "KYC_MCP_REQUEST_STATE_KEYS"),
+        ({"KYC_MCP_JWKS_URL": "jwks.example"}, "KYC_MCP_JWKS_URL"),
+    ]:
+        with pytest.raises(ConfigError, match=variable) as caught:
+            Settings.from_env(env)
+        assert "too-short-key" not in str(caught.value)

@@ -1,0 +1,162 @@
+"""Fixtures for the hosted mode: `kyc-mcp serve --transport http` processes, a real Redis, and MCP clients whose
+consecutive HTTP requests go round-robin to several replicas (as behind a load balancer).
+
+- `hosted_sandbox`: a sandbox whose JWT key the servers know (so they verify signatures and audience).
+- `redis`: a `redis-server` process of this session's own on a free port. Without the binary the tests that need
+  it are skipped, except when `KYC_MCP_REQUIRE_REDIS=1` (set by `.ci/run`), where they fail.
+- `start_server(**env)`: a server process with the hosted settings plus `env`; stopped at the end of the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, clean_env, free_port, running_sandbox
+
+JWT_SECRET = "hosted-tests-jwt-secret-0123456789abcdef"
+AUDIENCE = "aiot-api"  # what the sandbox's tokens carry
+STATE_KEYS = "hosted-tests-request-state-key-0123456789abcdef"
+START_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class Redis:
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def start_redis(port: int | None = None) -> Redis:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("KYC_MCP_REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is not installed, and KYC_MCP_REQUIRE_REDIS=1 says these tests must run")
+        pytest.skip("redis-server is not installed (apt-get install redis-server); .ci/run installs it")
+    port = port or free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = Redis(proc, port)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return redis
+        time.sleep(0.05)
+    redis.stop()
+    raise AssertionError("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[Redis]:
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def hosted_sandbox() -> Iterator[Sandbox]:
+    with running_sandbox(jwt_secret=JWT_SECRET, review_delay_seconds=-1) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("documents")
+    (folder / "passport.jpg").write_bytes(JPEG_BYTES)
+    (folder / "selfie.png").write_bytes(PNG_BYTES)
+    (folder / "address.pdf").write_bytes(PDF_BYTES)
+    return folder
+
+
+@dataclass
+class HttpServer:
+    """One `kyc-mcp serve --transport http` process."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    @property
+    def mcp_url(self) -> str:
+        return self.url + "/mcp"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"the server ignored SIGTERM:\n{self.output()}") from None
+        return self.proc.returncode
+
+
+def launch(log_dir: Path, env: dict[str, str], *flags: str) -> HttpServer:
+    port = free_port()
+    log = log_dir / f"server-{port}.log"
+    command = [sys.executable, "-m", "kyc_mcp", "serve", "--transport", "http", "--port", str(port), *flags]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=clean_env(**env))
+    server = HttpServer(proc, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited with {proc.returncode}:\n{server.output()}")
+        with contextlib.suppress(httpx2.TransportError):
+            if httpx2.get(server.url + "/healthz", timeout=2).status_code == 200:
+                return server
+        time.sleep(0.05)
+    server.stop()
+    raise AssertionError(f"the server did not start:\n{server.output()}")
+
+
+StartServer = Callable[..., HttpServer]
+
+
+@pytest.fixture
+def start_server(hosted_sandbox: Sandbox, documents: Path, tmp_path: Path) -> Iterator[StartServer]:
+    """`start_server(*flags, **env)`: a server on the hosted sandbox (signatures and audience verified, shared
+    request-state keys, documents folder), stateless unless `stateful=True`; `env` adds or overrides variables."""
+    servers: list[HttpServer] = []
+
+    def start(*flags: str, stateful: bool = False, **env: str) -> HttpServer:
+        settings = {
+            "AIOT_API_BASE_URL": hosted_sandbox.url,
+            "KYC_MCP_JWT_KEY": JWT_SECRET,
+            "KYC_MCP_JWT_AUDIENCE": AUDIENCE,
+            "KYC_MCP_REQUEST_STATE_KEYS": STATE_KEYS,
+            "KYC_MCP_UPLOAD_ROOTS": str(documents),
+            **env,
+        }
+        server = launch(tmp_path, settings, *flags, *([] if stateful else ["--stateless"]))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

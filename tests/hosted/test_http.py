@@ -1,0 +1,137 @@
+"""`kyc-mcp serve --transport http` as a real process: health and readiness, bearer auth as the MCP authorization
+spec says, each request's own token upstream, the request-size limit and graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from typing import Any
+
+import anyio
+import httpx2
+import jwt
+import pytest
+
+from tests.helpers import Sandbox, User
+from tests.hosted.clients import connect_http
+from tests.hosted.conftest import AUDIENCE, JWT_SECRET, StartServer
+from tests.mcp_client import ok, refused
+
+pytestmark = pytest.mark.anyio
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def _signed(user: User, key: str = JWT_SECRET, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"sub": user.uuid, "iss": "kyc-mcp-sandbox", "aud": AUDIENCE, "iat": now, "exp": now + 600, **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="HS256")
+
+
+def _post(url: str, token: str | None, body: Any = LIST_TOOLS) -> httpx2.Response:
+    headers = {**ACCEPT, **({"Authorization": f"Bearer {token}"} if token else {})}
+    return httpx2.post(url, content=json.dumps(body), headers=headers, timeout=10)
+
+
+def test_health_and_readiness(start_server: StartServer) -> None:
+    server = start_server()
+    assert httpx2.get(server.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx2.get(server.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    names = {check["name"]: check["verdict"] for check in ready.json()["checks"]}
+    assert names == {"state store": "ok", "masterpay API": "ok", "cardholder API": "ok"}
+
+
+def test_refused_tokens_get_401_and_the_protected_resource_metadata(
+    start_server: StartServer, hosted_sandbox: Sandbox
+) -> None:
+    server = start_server()
+    user = hosted_sandbox.new_user()
+    refusals = {
+        "no token": None,
+        "malformed": "not-a-jwt",
+        "truncated JWT": user.access_token.rsplit(".", 1)[0],
+        "expired": hosted_sandbox.issue_token(user.email, -3600),
+        "wrongly signed": _signed(user, key="another-key-of-sufficient-length-0123456789"),
+        "wrong audience": _signed(user, aud="someone-else"),
+        "no subject": _signed(user, sub=None),
+    }
+    for case, token in refusals.items():
+        answer = _post(server.mcp_url, token)
+        assert answer.status_code == 401, case
+        challenge = answer.headers["www-authenticate"]
+        assert 'error="invalid_token"' in challenge and "resource_metadata=" in challenge, case
+    assert _post(server.mcp_url, user.access_token).status_code == 200
+    assert _post(server.mcp_url, _signed(user)).status_code == 200
+    metadata = httpx2.get(server.url + "/.well-known/oauth-protected-resource/mcp").json()
+    assert metadata["resource"] == server.mcp_url
+    assert [url.rstrip("/") for url in metadata["authorization_servers"]] == [hosted_sandbox.url]
+    log = server.output()
+    for token in [user.access_token, *(t for t in refusals.values() if t)]:
+        assert token not in log
+
+
+def test_a_missing_scope_is_403(start_server: StartServer, hosted_sandbox: Sandbox) -> None:
+    server = start_server(KYC_MCP_REQUIRED_SCOPES="kyc")
+    user = hosted_sandbox.new_user()
+    answer = _post(server.mcp_url, _signed(user, scope="profile"))
+    assert answer.status_code == 403 and 'error="insufficient_scope"' in answer.headers["www-authenticate"]
+    assert _post(server.mcp_url, _signed(user, scope="profile kyc")).status_code == 200
+
+
+def test_an_oversized_request_is_413(start_server: StartServer, hosted_sandbox: Sandbox) -> None:
+    server = start_server(KYC_MCP_MAX_REQUEST_BYTES="20000")
+    user = hosted_sandbox.new_user()
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_profile", "arguments": {}}}
+    padded = {**call, "params": {**call["params"], "_meta": {"padding": "x" * 30_000}}}
+    assert _post(server.mcp_url, user.access_token, padded).status_code == 413
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("flags", [(), ("--json-response",)], ids=["sse", "json"])
+@pytest.mark.parametrize("stateful", [False, True], ids=["stateless", "stateful"])
+async def test_each_request_uses_its_own_token_and_principal(
+    start_server: StartServer, hosted_sandbox: Sandbox, mode: str, flags: tuple[str, ...], stateful: bool
+) -> None:
+    server = start_server(*flags, stateful=stateful)
+    ada, bob = hosted_sandbox.new_user(), hosted_sandbox.new_user()
+    async with (
+        connect_http([server.url], ada.access_token, mode) as (first, _),
+        connect_http([server.url], bob.access_token, mode) as (second, _),
+    ):
+        await ok(first, "create_masterpay_user")
+        await ok(first, "get_kyc_metadata")
+        await ok(first, "update_profile", {"english_first_name": "Ada"})
+        await refused(second, "update_profile", {"english_first_name": "Bob"}, "FLOW_ORDER")  # Ada's steps
+        profiles = [await ok(first, "get_profile"), await ok(second, "get_profile")]
+    assert [(p["email"], p["english_first_name"]) for p in profiles] == [(ada.email, "Ada"), (bob.email, None)]
+    assert ada.access_token not in server.output() and bob.access_token not in server.output()
+
+
+async def test_sigterm_lets_a_call_in_flight_finish(start_server: StartServer, hosted_sandbox: Sandbox) -> None:
+    server = start_server("--json-response")
+    user = hosted_sandbox.new_user()
+    user.upload_document("PassportFront")
+    user.submit_masterpay()  # pending until decided
+    call = {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "wait_for_kyc_decision", "arguments": {"flow": "masterpay", "timeout_seconds": 3}},
+    }
+    answers: list[httpx2.Response] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(
+            lambda: anyio.to_thread.run_sync(lambda: answers.append(_post(server.mcp_url, user.access_token, call)))
+        )
+        await anyio.sleep(1.0)
+        server.proc.send_signal(signal.SIGTERM)
+        await anyio.sleep(0.5)
+        with pytest.raises(httpx2.TransportError):  # no new connections once shutting down
+            httpx2.get(server.url + "/healthz", timeout=2)
+    result = answers[0].json()["result"]
+    output = result["structuredContent"]
+    assert not result.get("isError") and (output["status"], output["timed_out"]) == ("pending", True)
+    assert server.proc.wait(timeout=30) == 0
+    assert "Application shutdown complete" in server.output()
