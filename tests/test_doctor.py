@@ -57,10 +57,13 @@ def test_a_good_configuration_passes_and_prints_no_secret(sandbox: Sandbox, user
     assert probes == [("GET", "/api/v1/profile"), ("GET", "/api/v1/cardholder-kyc/latest")]
 
 
-def test_no_token_and_an_unreachable_api_fail() -> None:
-    status, verdicts, text = _doctor(api_base_url=f"http://127.0.0.1:{free_port()}")
+def test_no_token_an_unreachable_api_and_an_unreachable_state_store_fail() -> None:
+    status, verdicts, text = _doctor(
+        api_base_url=f"http://127.0.0.1:{free_port()}", state_url=f"redis://:store-password@127.0.0.1:{free_port()}/0"
+    )
     assert status == 1
-    assert verdicts["masterpay token"] == verdicts["masterpay API"] == "fail"
+    assert verdicts["masterpay token"] == verdicts["masterpay API"] == verdicts["state store"] == "fail"
+    assert "redis cannot be reached" in text and "store-password" not in text
     assert verdicts["upload folders"] == "warn"
     assert "AIOT_ACCESS_TOKEN is not set" in text and "could not be reached" in text
     assert "problem(s) found" in text

@@ -3,8 +3,10 @@ spec says, each request's own token upstream, the request-size limit and gracefu
 
 from __future__ import annotations
 
+import http.server
 import json
 import signal
+import threading
 import time
 from typing import Any
 
@@ -12,6 +14,8 @@ import anyio
 import httpx2
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from tests.helpers import Sandbox, User
 from tests.hosted.clients import connect_http
@@ -70,6 +74,39 @@ def test_refused_tokens_get_401_and_the_protected_resource_metadata(
     log = server.output()
     for token in [user.access_token, *(t for t in refusals.values() if t)]:
         assert token not in log
+
+
+def test_signatures_can_be_checked_against_a_jwks(start_server: StartServer, hosted_sandbox: Sandbox) -> None:
+    key, stranger = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1", "use": "sig", "alg": "RS256"}
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    jwks = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=jwks.serve_forever, daemon=True).start()
+    try:
+        server = start_server(
+            KYC_MCP_JWT_KEY="", KYC_MCP_JWKS_URL=f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json"
+        )
+        user = hosted_sandbox.new_user()
+        now = int(time.time())
+        claims = {"sub": user.uuid, "aud": AUDIENCE, "exp": now + 600}
+        good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+        forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "k1"})
+        assert _post(server.mcp_url, good).status_code == 200
+        assert _post(server.mcp_url, forged).status_code == 401
+        assert _post(server.mcp_url, user.access_token).status_code == 401  # HS256: not a key of the JWKS
+    finally:
+        jwks.shutdown()
 
 
 def test_a_missing_scope_is_403(start_server: StartServer, hosted_sandbox: Sandbox) -> None:
