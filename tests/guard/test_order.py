@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from kyc_mcp.guard.flow import MILESTONES
+from kyc_mcp.guard.flow import MILESTONES, REMEMBERED
 from kyc_mcp.operations import OPERATIONS
 from tests.helpers import Sandbox, User, complete_profile, unique_number
 from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused, request_log, start_masterpay
@@ -182,3 +182,13 @@ async def test_cardholder_submission_needs_own_files_and_the_validated_number(
         error = await refused(client, "submit_cardholder_kyc", body, "ALREADY_SUBMITTED")
         assert error["details"]["status"] == "approved"
         assert (await ok(client, "get_latest_cardholder"))["next_steps"] == []
+
+
+async def test_a_principal_remembers_only_its_newest_uploads(connect: Connect, user: User, uploads: Path) -> None:
+    """State stays bounded: after `REMEMBERED` newer uploads, the oldest path must be uploaded again."""
+    async with connect(user, consent="never") as client:
+        body = await ready_cardholder_kyc(client, uploads)
+        for _ in range(REMEMBERED):
+            await ok(client, "upload_kyc_file", {"file_path": str(uploads / "selfie.png")})
+        error = await refused(client, "submit_cardholder_kyc", body, "FLOW_ORDER")
+        assert error["details"] == {"field": "front_kyc_url"}

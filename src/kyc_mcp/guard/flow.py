@@ -22,6 +22,7 @@ from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_F
 
 IDENTITY_DOCUMENTS = frozenset({"PassportFront", "PassportBack", "NationalIdFront", "NationalIdBack"})
 PROOF_OF_ADDRESS = "ProofOfAddress"
+REMEMBERED = 100  # uploaded paths and validated document numbers kept per principal
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,13 @@ def _status_facts(state: FlowState, status: str, submitted: str, approved: str) 
         state.facts.discard(approved)
 
 
+def _remember(values: list[str], value: str) -> None:
+    """Append, keeping only the newest `REMEMBERED` values, so a principal's state stays small however long it
+    runs (an older upload or validation must then be repeated)."""
+    values.append(value)
+    del values[:-REMEMBERED]
+
+
 def record(op: Operation, args: dict[str, Any], output: dict[str, Any], state: FlowState) -> None:
     """Record what a successful call proved about this principal's flows."""
     name, facts = op.name, state.facts
@@ -370,10 +378,10 @@ def record(op: Operation, args: dict[str, Any], output: dict[str, Any], state: F
                 facts.add("proof_of_address")
     elif name == "upload_kyc_file":
         facts.add("kyc_files")
-        state.uploaded_paths.append(stored_path(str(output.get("path", ""))))
+        _remember(state.uploaded_paths, stored_path(str(output.get("path", ""))))
     elif name == "validate_kyc_document":
         facts.add("document_validated")
-        state.validated_documents.append(document_key(args["document_type"], args["number_id"]))
+        _remember(state.validated_documents, document_key(args["document_type"], args["number_id"]))
     elif name in ("submit_cardholder_kyc", "get_latest_cardholder_kyc"):
         _status_facts(state, str(output.get("status") or ""), "cardholder_submitted", "cardholder_approved")
     elif name == "wait_for_kyc_decision":
