@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
-from tests.helpers import Sandbox, User, free_port, unique_number
+from tests.helpers import Sandbox, User, unique_number
 from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused
 
 pytestmark = pytest.mark.anyio
@@ -64,49 +60,3 @@ async def test_a_bad_token_is_reported_without_echoing_it(connect: Connect) -> N
         error = await refused(client, "get_profile", code="UPSTREAM_4XX")
     assert error["details"]["status"] == 401
     assert "not-a-jwt-but-a-secret" not in str(error)
-
-
-async def test_an_unreachable_upstream_is_unavailable_and_says_so(connect: Connect, user: User) -> None:
-    async with connect(user, api_base_url=f"http://127.0.0.1:{free_port()}", retry_budget_seconds=0.5) as client:
-        error = await refused(client, "get_profile", code="UPSTREAM_UNAVAILABLE")
-        assert "could not be reached" in error["message"]
-        error = await refused(client, "create_masterpay_user", code="UPSTREAM_UNAVAILABLE")
-        assert "check the status before sending it again" in error["message"]
-
-
-class _Faults(http.server.BaseHTTPRequestHandler):
-    """Answers 503 (with Retry-After: 0) to every request, counting them by method."""
-
-    counts: ClassVar[dict[str, int]] = {}
-
-    def _fail(self) -> None:
-        type(self).counts[self.command] = type(self).counts.get(self.command, 0) + 1
-        self.send_response(503)
-        self.send_header("Retry-After", "0")
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"success": false, "error": {"code": "DOWN", "message": "maintenance"}}')
-
-    do_GET = do_POST = _fail
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def faulty_upstream() -> Iterator[str]:
-    _Faults.counts = {}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Faults)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-async def test_gets_are_retried_and_posts_are_not(connect: Connect, user: User, faulty_upstream: str) -> None:
-    async with connect(user, api_base_url=faulty_upstream) as client:
-        error = await refused(client, "get_kyc_status", code="UPSTREAM_UNAVAILABLE")
-        assert "maintenance" in error["message"] and error["details"]["status"] == 503
-        await refused(client, "create_masterpay_user", code="UPSTREAM_UNAVAILABLE")
-    assert _Faults.counts == {"GET": 4, "POST": 1}

@@ -1,8 +1,9 @@
 """One pooled `httpx2.AsyncClient` per upstream API, with explicit timeouts and safe retries.
 
-GETs are retried on connection failures, timeouts, 429 and 502/503/504 with jittered exponential backoff
-(honouring `Retry-After`) inside a bounded time budget. POST and PUT are never retried: a KYC submission must
-not be sent twice.
+Each attempt must be answered, body included, within `KYC_MCP_TIMEOUT` (httpx's own timeouts are per read, so a
+trickled body would escape them). GETs are retried on connection failures, timeouts, 429 and 502/503/504 with
+jittered exponential backoff (honouring `Retry-After`) inside a bounded time budget. POST and PUT are never
+retried: a KYC submission must not be sent twice.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def _retry_after(response: httpx2.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _transport_failure(exc: httpx2.TransportError, method: str, url: str) -> KycError:
-    if isinstance(exc, httpx2.TimeoutException):
+def _transport_failure(exc: httpx2.TransportError | TimeoutError, method: str, url: str) -> KycError:
+    if isinstance(exc, httpx2.TimeoutException | TimeoutError):
         reason = "did not answer in time"
     elif isinstance(exc, httpx2.ConnectError):
         reason = "could not be reached"
@@ -102,8 +103,9 @@ class Upstream:
         deadline = time.monotonic() + self._settings.retry_budget_seconds
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                response = await client.send(request)
-            except httpx2.TransportError as exc:
+                with anyio.fail_after(self._settings.timeout_seconds):  # whole answer: a trickled body too
+                    response = await client.send(request)
+            except (httpx2.TransportError, TimeoutError) as exc:
                 failure = _transport_failure(exc, request.method, str(client.base_url))
                 wait = None
             else:
