@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint sandbox snapshots manifest clean
+.PHONY: test demo fuzz lint sandbox snapshots manifest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
+
+fuzz: $(STAMP)
+	KYC_MCP_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/reliability/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,4 +35,4 @@ manifest: $(STAMP)
 	$(BIN)/python -m kyc_mcp.bundle
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
