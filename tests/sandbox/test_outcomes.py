@@ -215,34 +215,69 @@ def test_auto_approve_from_the_settings_api(sandbox_factory: Callable[..., Sandb
     sb = sandbox_factory(review_delay_seconds=-1)
     user = sb.new_user()
     assert user.submit_cardholder()["status"] == "PENDING"
-    assert sb.put_settings(auto_approve=True) == {"review_delay_seconds": -1.0, "auto_approve": True, "canaries": False}
+    assert sb.put_settings(auto_approve=True) == {
+        "review_delay_seconds": -1.0,
+        "auto_approve": True,
+        "canaries": False,
+        "latency_ms": 0.0,
+    }
     assert sb.new_user().submit_cardholder()["status"] == "APPROVED"
     assert user.latest_kyc()["status"] == "PENDING"  # earlier submissions are not touched
 
 
 def test_review_delay_from_the_settings_api(sandbox_factory: Callable[..., Sandbox]):
     sb = sandbox_factory(review_delay_seconds=-1)
-    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": False, "canaries": False}
+    assert sb.get_settings() == {
+        "review_delay_seconds": -1.0,
+        "auto_approve": False,
+        "canaries": False,
+        "latency_ms": 0.0,
+    }
     assert sb.put_settings(review_delay_seconds=0) == {
         "review_delay_seconds": 0.0,
         "auto_approve": False,
         "canaries": False,
+        "latency_ms": 0.0,
     }
     user = sb.new_user()
     user.submit_masterpay()
     assert user.masterpay_status()["status"] == "approved"
 
 
+def test_latency_from_the_settings_api_delays_api_answers_only(sandbox_factory: Callable[..., Sandbox]):
+    sb = sandbox_factory(review_delay_seconds=-1)
+    user = sb.new_user()
+    assert sb.put_settings(latency_ms=300)["latency_ms"] == 300.0
+    started = time.monotonic()
+    user.masterpay_status()
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    sb.get_settings()
+    assert time.monotonic() - started < 0.3  # the admin API is not delayed
+
+
 @pytest.mark.parametrize(
     "body",
-    [{"review_delay_seconds": "2"}, {"review_delay_seconds": True}, {"auto_approve": "yes"}, {"delay": 1}],
+    [
+        {"review_delay_seconds": "2"},
+        {"review_delay_seconds": True},
+        {"auto_approve": "yes"},
+        {"delay": 1},
+        {"latency_ms": -1},
+        {"latency_ms": "fast"},
+    ],
 )
 def test_bad_settings_are_400(sandbox_factory: Callable[..., Sandbox], body: dict):
     sb = sandbox_factory(review_delay_seconds=-1)
     resp = sb.admin.put("/sandbox/settings", json=body)
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "VALIDATION_ERROR"
-    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": False, "canaries": False}
+    assert sb.get_settings() == {
+        "review_delay_seconds": -1.0,
+        "auto_approve": False,
+        "canaries": False,
+        "latency_ms": 0.0,
+    }
 
 
 # ------------------------------------------------------------------------------------ manual decisions
@@ -446,7 +481,12 @@ def test_request_log_records_login_and_failures(sandbox_factory: Callable[..., S
 
 
 def test_default_settings_are_a_two_second_delay_without_auto_approve(sandbox_factory: Callable[..., Sandbox]):
-    assert sandbox_factory().get_settings() == {"review_delay_seconds": 2.0, "auto_approve": False, "canaries": False}
+    assert sandbox_factory().get_settings() == {
+        "review_delay_seconds": 2.0,
+        "auto_approve": False,
+        "canaries": False,
+        "latency_ms": 0.0,
+    }
 
 
 def test_canaries_are_planted_in_bodies_messages_and_headers_only_when_asked(

@@ -93,6 +93,7 @@ def _settings_view(request: Request) -> dict[str, Any]:
         "review_delay_seconds": runtime.review_delay_seconds,
         "auto_approve": runtime.auto_approve,
         "canaries": runtime.canaries,
+        "latency_ms": runtime.latency_ms,
     }
 
 
@@ -103,7 +104,7 @@ async def get_settings(request: Request) -> JSONResponse:
 async def put_settings(request: Request) -> JSONResponse:
     body = await json_body(request)
     runtime = state(request).runtime
-    unknown = sorted(set(body) - {"review_delay_seconds", "auto_approve", "canaries"})
+    unknown = sorted(set(body) - {"review_delay_seconds", "auto_approve", "canaries", "latency_ms"})
     if unknown:
         raise invalid(f"Unknown settings: {', '.join(unknown)}")
     if "review_delay_seconds" in body:
@@ -115,6 +116,11 @@ async def put_settings(request: Request) -> JSONResponse:
         runtime.auto_approve = bool(_flag(body, "auto_approve", None))
     if "canaries" in body:
         runtime.canaries = bool(_flag(body, "canaries", None))
+    if "latency_ms" in body:
+        latency = body["latency_ms"]
+        if type(latency) not in (int, float) or not 0 <= latency <= 10_000:
+            raise invalid("latency_ms must be a number of milliseconds from 0 to 10000")
+        runtime.latency_ms = float(latency)
     return ok(request, _settings_view(request))
 
 

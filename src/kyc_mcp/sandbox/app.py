@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -91,15 +92,18 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 class RequestLog:
-    """Records method, path and status of every API call (no bodies, headers or query strings)."""
+    """Records method, path and status of every API call (no bodies, headers or query strings), and delays its
+    answer by the `latency_ms` setting."""
 
-    def __init__(self, app: ASGIApp, log: Any):
-        self.app, self.log = app, log
+    def __init__(self, app: ASGIApp, sandbox: SandboxState):
+        self.app, self.sandbox = app, sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
+        if self.sandbox.runtime.latency_ms:
+            await anyio.sleep(self.sandbox.runtime.latency_ms / 1000)
         status = 500
 
         async def remember_status(message: Message) -> None:
@@ -112,7 +116,8 @@ class RequestLog:
             await self.app(scope, receive, remember_status)
         finally:
             now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            self.log.append({"time": now, "method": scope["method"], "path": scope["path"], "status": status})
+            entry = {"time": now, "method": scope["method"], "path": scope["path"], "status": status}
+            self.sandbox.request_log.append(entry)
 
 
 def create_app(settings: SandboxSettings | None = None) -> Starlette:
@@ -131,5 +136,5 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.sandbox = sandbox
-    app.add_middleware(RequestLog, log=sandbox.request_log)
+    app.add_middleware(RequestLog, sandbox=sandbox)
     return app

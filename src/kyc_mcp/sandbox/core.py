@@ -21,6 +21,7 @@ class Runtime:
     review_delay_seconds: float
     auto_approve: bool
     canaries: bool = False  # plant canary secrets in every API response (redaction tests)
+    latency_ms: float = 0.0  # added before every API answer, as a network to a remote upstream would
 
 
 @dataclass
