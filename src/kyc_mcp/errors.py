@@ -16,6 +16,11 @@ from typing import Any
 from mcp.types import CallToolResult, TextContent
 
 
+def to_text(data: Any) -> str:
+    """The text block of a tool result: compact JSON (the C encoder's speed, and fewer tokens for the model)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class NextStep:
     """A tool the model should call next, and why."""
@@ -56,5 +61,5 @@ class KycError(Exception):
 
     def result(self) -> CallToolResult:
         """The `isError` tool result that carries the envelope as readable JSON."""
-        text = json.dumps(self.envelope(), ensure_ascii=False, indent=2)
+        text = to_text(self.envelope())
         return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)

@@ -107,7 +107,9 @@ async def test_update_profile_values_must_come_from_the_metadata(connect: Connec
         await ok(client, "update_profile", {"occupation": "Students", "country": "MY"})
 
 
-async def test_submit_kyc_needs_documents_and_a_complete_profile(connect: Connect, user: User, uploads: Path) -> None:
+async def test_submit_kyc_needs_documents_and_a_complete_profile(
+    connect: Connect, sandbox: Sandbox, user: User, uploads: Path
+) -> None:
     async with connect(user) as client:
         await start_masterpay(client)
         error = await refused(client, "submit_kyc", code="FLOW_ORDER")
@@ -132,7 +134,11 @@ async def test_submit_kyc_needs_documents_and_a_complete_profile(connect: Connec
             and "english_first_name" not in error["details"]["missing_fields"]
         )
         await ok(client, "update_profile", complete_profile())
+        before = len(request_log(sandbox))
         assert (await ok(client, "submit_kyc"))["next_steps"][0]["tool"] == "wait_for_kyc_decision"
+        # what was recorded is not read again: only the status (is a KYC pending?) before the submission
+        sent = [(e["method"], e["path"]) for e in request_log(sandbox)[before:]]
+        assert sent == [("GET", "/api/v1/masterpay/kyc/status"), ("POST", "/api/v1/masterpay/kyc/submit")]
         error = await refused(client, "submit_kyc", code="ALREADY_SUBMITTED")
         assert error["details"]["status"] == "pending"
 

@@ -46,3 +46,17 @@ async def test_interleaved_principals_keep_their_own_state_and_data(sandbox: San
         assert error["details"] == {"field": "front_kyc_url"}
         assert (await ok(a, "submit_cardholder_kyc", body))["status"] == "pending"
         await refused(b, "get_latest_cardholder_kyc", code="UPSTREAM_4XX")  # Bob has none
+
+
+async def test_memory_state_expires_and_expired_states_are_swept() -> None:
+    now = [0.0]
+    store = MemoryStore(ttl=10, clock=lambda: now[0])
+    await store.update("sub:early", lambda state: state.facts.add("masterpay_user"))
+    now[0] = 9.0
+    assert (await store.get("sub:early")).facts == {"masterpay_user"}
+    now[0] = 11.0
+    assert (await store.get("sub:early")).facts == set()
+    for index in range(MemoryStore.SWEEP_EVERY - 1):
+        await store.update(f"sub:{index}", lambda state: state.facts.add("metadata"))
+    assert "sub:early" not in store._states  # swept on the SWEEP_EVERY-th update
+    assert len(store._states) == MemoryStore.SWEEP_EVERY - 1

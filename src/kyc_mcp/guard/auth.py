@@ -64,8 +64,16 @@ def claims(token: str) -> dict[str, Any] | None:
 
 
 def expired(token: str, now: float | None = None) -> bool:
-    exp = (claims(token) or {}).get("exp")
+    return past(_exp(token), now)
+
+
+def past(exp: Any, now: float | None = None) -> bool:
+    """Whether a JWT `exp` claim (None for a token without one) has passed, clock skew allowed."""
     return isinstance(exp, int | float) and (now or time.time()) > exp + CLOCK_SKEW_SECONDS
+
+
+def _exp(token: str) -> Any:
+    return (claims(token) or {}).get("exp")
 
 
 def principal_of(token: str) -> str:
@@ -124,6 +132,7 @@ class Credentials:
         self._shared = settings.cardholder_access_token is None
         self._redactor = redactor
         self._lock = anyio.Lock()
+        self._decoded: dict[str, tuple[str, Any]] = {}  # token -> (principal, exp), decoded once per token
         self._remember([*self._tokens.values(), self._refresh])
 
     def _remember(self, secrets: list[str | None]) -> None:
@@ -133,16 +142,23 @@ class Credentials:
     def token_for(self, api: Api) -> str | None:
         return self._tokens[api]
 
+    def _decode(self, token: str) -> tuple[str, Any]:
+        if token not in self._decoded:
+            if len(self._decoded) >= 8:  # only the configured tokens and their refreshed successors live here
+                self._decoded.clear()
+            self._decoded[token] = (principal_of(token), _exp(token))
+        return self._decoded[token]
+
     def principal(self) -> str | None:
         token = self._tokens["masterpay"] or self._tokens["cardholder"]
-        return principal_of(token) if token else None
+        return self._decode(token)[0] if token else None
 
     async def ensure_valid(self, api: Api, upstream: Upstream) -> None:
         """Refuse without a token; refresh an expired one once, or refuse with `TOKEN_EXPIRED`."""
         token = self._tokens[api]
         if not token:
             raise KycError("AUTH_REQUIRED", NO_TOKEN)
-        if expired(token) and not await self.refresh(token, upstream):
+        if past(self._decode(token)[1]) and not await self.refresh(token, upstream):
             raise KycError("TOKEN_EXPIRED", EXPIRED)
 
     async def refresh(self, stale: str | None, upstream: Upstream) -> bool:

@@ -14,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from kyc_mcp.errors import KycError, NextStep
 from kyc_mcp.guard.state import FlowState
-from kyc_mcp.operations import Operation
+from kyc_mcp.operations import BY_NAME, Operation
 from kyc_mcp.upstream import Api
 from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_FIELDS
 
@@ -104,30 +106,59 @@ def stored_path(value: str) -> str:
 # ------------------------------------------------------------------------------------------ evidence
 
 
+# what each piece of evidence is: the read-only operation that reads it
+EVIDENCE: dict[str, str] = {
+    "profile": "get_profile",
+    "document": "get_document",
+    "masterpay_status": "get_kyc_status",
+    "latest_cardholder_kyc": "get_latest_cardholder_kyc",
+}
+
+
 class Evidence:
-    """Upstream reads that prove requirements, each made at most once per call."""
+    """Upstream reads that prove requirements, each made at most once per call (`prefetch` makes several at
+    once; a read's failure is raised by whichever check uses it)."""
 
     def __init__(self, read: Callable[[str, str], Awaitable[Any]]) -> None:
         self._read = read
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._cache: dict[str, Any] = {}
 
-    async def get(self, api: str, path: str) -> Any:
-        if (api, path) not in self._cache:
-            self._cache[(api, path)] = await self._read(api, path)
-        return self._cache[(api, path)]
+    async def _load(self, name: str) -> None:
+        op = BY_NAME[EVIDENCE[name]]
+        try:
+            self._cache[name] = await self._read(str(op.api), op.path)
+        except KycError as exc:
+            self._cache[name] = exc
+
+    async def prefetch(self, names: set[str]) -> None:
+        missing = names - set(self._cache)
+        if len(missing) == 1:
+            await self._load(missing.pop())
+        elif missing:
+            async with anyio.create_task_group() as group:
+                for name in missing:
+                    group.start_soon(self._load, name)
+
+    async def get(self, name: str) -> Any:
+        if name not in self._cache:
+            await self._load(name)
+        value = self._cache[name]
+        if isinstance(value, KycError):
+            raise value
+        return value
 
     async def profile(self) -> dict[str, Any]:
-        return await self.get("masterpay", "/api/v1/profile") or {}
+        return await self.get("profile") or {}
 
     async def masterpay_status(self) -> dict[str, Any]:
-        return await self.get("masterpay", "/api/v1/masterpay/kyc/status") or {}
+        return await self.get("masterpay_status") or {}
 
     async def document(self) -> dict[str, Any]:
-        return await self.get("masterpay", "/api/v1/profile/document") or {}
+        return await self.get("document") or {}
 
     async def latest_cardholder_kyc(self) -> dict[str, Any] | None:
         try:
-            return await self.get("cardholder", "/api/v1/cardholder-kyc/latest")
+            return await self.get("latest_cardholder_kyc")
         except KycError as exc:
             if exc.status == 404:
                 return None
@@ -163,8 +194,6 @@ def _recorded(fact: str, message: str) -> Callable[[Call], Awaitable[None]]:
 
 def _document(fact: str, wanted: Callable[[str], bool], message: str) -> Callable[[Call], Awaitable[None]]:
     async def check(call: Call) -> None:
-        if fact in call.state.facts:
-            return
         documents = (await call.evidence.masterpay_status()).get("documents") or []
         if not any(isinstance(d, dict) and wanted(str(d.get("document_type"))) for d in documents):
             raise _refuse(fact, f"{call.op.name} is out of order: {message}")
@@ -250,31 +279,41 @@ async def _no_active_cardholder_kyc(call: Call) -> None:
         )
 
 
-# name -> (needs the upstream?, check)
-REQUIREMENTS: dict[str, tuple[bool, Callable[[Call], Awaitable[None]]]] = {
-    "masterpay_user": (
-        False,
-        _recorded("masterpay_user", "create the MasterPay user with create_masterpay_user first"),
+@dataclass(frozen=True)
+class Requirement:
+    check: Callable[[Call], Awaitable[None]]
+    reads: frozenset[str] = frozenset()  # evidence it reads from the upstream (names of `EVIDENCE`)
+    recorded: str | None = None  # a fact that meets it without reading, when this principal's state has it
+
+
+def _requirement(check: Callable[[Call], Awaitable[None]], *reads: str, recorded: str | None = None) -> Requirement:
+    return Requirement(check, frozenset(reads), recorded)
+
+
+REQUIREMENTS: dict[str, Requirement] = {
+    "masterpay_user": _requirement(
+        _recorded("masterpay_user", "create the MasterPay user with create_masterpay_user first")
     ),
-    "metadata": (
-        False,
-        _recorded("metadata", "read the valid values with get_kyc_metadata before updating the profile"),
+    "metadata": _requirement(
+        _recorded("metadata", "read the valid values with get_kyc_metadata before updating the profile")
     ),
-    "kyc_files": (False, _recorded("kyc_files", "upload the document images with upload_kyc_file first")),
-    "own_files": (False, _own_files),
-    "document_validated": (False, _document_validated),
-    "identity_document": (
-        True,
+    "kyc_files": _requirement(_recorded("kyc_files", "upload the document images with upload_kyc_file first")),
+    "own_files": _requirement(_own_files),
+    "document_validated": _requirement(_document_validated),
+    "identity_document": _requirement(
         _document("identity_document", IDENTITY_DOCUMENTS.__contains__, "upload a passport or national ID first"),
+        "masterpay_status",
+        recorded="identity_document",
     ),
-    "proof_of_address": (
-        True,
+    "proof_of_address": _requirement(
         _document("proof_of_address", PROOF_OF_ADDRESS.__eq__, "upload a proof of address first"),
+        "masterpay_status",
+        recorded="proof_of_address",
     ),
-    "profile_complete": (True, _profile_complete),
-    "no_active_masterpay_kyc": (True, _no_active_masterpay_kyc),
-    "wallet_fields": (True, _wallet_fields),
-    "no_active_cardholder_kyc": (True, _no_active_cardholder_kyc),
+    "profile_complete": _requirement(_profile_complete, "profile", recorded="profile_complete"),
+    "no_active_masterpay_kyc": _requirement(_no_active_masterpay_kyc, "masterpay_status"),
+    "wallet_fields": _requirement(_wallet_fields, "profile", "document"),
+    "no_active_cardholder_kyc": _requirement(_no_active_cardholder_kyc, "latest_cardholder_kyc"),
 }
 
 
@@ -286,7 +325,8 @@ REQUIREMENT_DOCS = {
     "document_validated": "`validate_kyc_document` passed for the same `document_type` and `number_id`",
     "identity_document": "a passport or national ID is uploaded (recorded, or listed by the KYC status)",
     "proof_of_address": "a proof of address is uploaded (recorded, or listed by the KYC status)",
-    "profile_complete": "the stored profile has every field `submit_kyc` needs (read from `GET /profile`)",
+    "profile_complete": "the stored profile has every field `submit_kyc` needs (recorded from this principal's "
+    "last profile read or update, or read from `GET /profile`)",
     "no_active_masterpay_kyc": "no MasterPay KYC is pending or approved (read from the KYC status)",
     "wallet_fields": "the profile has phone, phone country code and passport, and the document an `id_number`",
     "no_active_cardholder_kyc": "no cardholder KYC is pending or approved (read from the latest KYC)",
@@ -321,10 +361,16 @@ def _metadata_values(call: Call) -> None:
 
 
 async def check(call: Call) -> None:
-    """Raise the refusal for the first unmet requirement; recorded facts before upstream evidence."""
-    ordered = sorted(call.op.requires, key=lambda name: REQUIREMENTS[name][0])
-    for name in ordered:
-        await REQUIREMENTS[name][1](call)
+    """Raise the refusal for the first unmet requirement: recorded ones first (no upstream request), then those
+    that need evidence, whose reads are made at once, concurrently."""
+    requirements = [REQUIREMENTS[name] for name in call.op.requires]
+    for requirement in requirements:
+        if not requirement.reads:
+            await requirement.check(call)
+    unmet = [r for r in requirements if r.reads and (r.recorded is None or r.recorded not in call.state.facts)]
+    await call.evidence.prefetch({read for requirement in unmet for read in requirement.reads})
+    for requirement in unmet:
+        await requirement.check(call)
     if call.op.name == "update_profile":
         _metadata_values(call)
 

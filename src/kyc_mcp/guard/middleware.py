@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import INTERNAL_ERROR, CallToolResult, TextContent
 from pydantic import BaseModel
 
-from kyc_mcp.errors import KycError, NextStep
+from kyc_mcp.errors import KycError, NextStep, to_text
 from kyc_mcp.guard import flow
 from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import CredentialSource
@@ -58,7 +58,7 @@ def _envelope(wire: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _set_text(wire: dict[str, Any], payload: dict[str, Any]) -> None:
-    wire["content"] = [{"type": "text", "text": json.dumps(payload, ensure_ascii=False, indent=2)}]
+    wire["content"] = [{"type": "text", "text": to_text(payload)}]
 
 
 class Redaction:
@@ -76,6 +76,19 @@ class Redaction:
             return redactor.json_text(value)
         return redactor.value(value, key)
 
+    def _redacted(self, wire: Any, redactor: Redactor) -> Any:
+        """The wire result redacted. A tool result whose one text block is the JSON of its structured content
+        (every result of ours) is redacted once, and the text written again from the redacted structure (when
+        redaction changed anything)."""
+        if isinstance(wire, dict) and isinstance(structured := wire.get("structuredContent"), dict):
+            content = wire.get("content")
+            if isinstance(content, list) and len(content) == 1 and content[0].get("text") == to_text(structured):
+                clean = redactor.value(structured)
+                rest = {k: v for k, v in wire.items() if k not in ("structuredContent", "content")}
+                block = content[0] if clean == structured else {**content[0], "text": to_text(clean)}
+                return {**self._wire_value(rest, redactor), "structuredContent": clean, "content": [block]}
+        return self._wire_value(wire, redactor)
+
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
         redactor = _call_redactor(self.redactor, arguments)
@@ -87,7 +100,7 @@ class Redaction:
         if ctx.method not in REDACTED_METHODS or result is None:
             return result
         try:
-            return self._wire_value(_wire(result), redactor)
+            return self._redacted(_wire(result), redactor)
         except Exception:
             logger.exception("redaction failed for %s; the result was withheld", ctx.method)
             if ctx.method == "tools/call":
@@ -180,8 +193,11 @@ class Guard:
         principal = self.credentials.principal() or ANONYMOUS
         if not wire.get("isError"):
             output = wire.get("structuredContent") or {}
+            before = state.model_dump()
+            flow.record(op, args, output, state)  # on the private copy read before the call
             try:
-                state = await self.store.update(principal, lambda s: flow.record(op, args, output, s))
+                if state.model_dump() != before:  # only a change is written (atomically, on the latest state)
+                    state = await self.store.update(principal, lambda s: flow.record(op, args, output, s))
             except KycError as lost:  # applied upstream, but not recorded: say so, and keep the result
                 unrecorded = KycError(
                     lost.code,

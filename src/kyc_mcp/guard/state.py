@@ -69,18 +69,21 @@ class MemoryStore:
     """Flow state in this process, expiring `ttl` seconds after its last change."""
 
     name = "memory"
+    SWEEP_EVERY = 1000  # updates between two sweeps of expired states
 
     def __init__(self, ttl: float = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._states: dict[str, tuple[float, FlowState]] = {}
+        self._states: dict[str, tuple[float, str]] = {}  # principal -> (expiry, the state's JSON)
         self._lock = anyio.Lock()
+        self._updates = 0
 
     def _live(self, principal: str) -> FlowState:
+        """A private copy (stored as JSON, as in Redis: a caller can never change the stored state)."""
         entry = self._states.get(principal)
         if entry is None or entry[0] < self._clock():
             return FlowState()
-        return entry[1].model_copy(deep=True)
+        return FlowState.model_validate_json(entry[1])
 
     async def get(self, principal: str) -> FlowState:
         return self._live(principal)
@@ -89,8 +92,12 @@ class MemoryStore:
         async with self._lock:
             state = self._live(principal)
             change(state)
-            self._states[principal] = (self._clock() + self._ttl, state)
-            return state.model_copy(deep=True)
+            now = self._clock()
+            self._states[principal] = (now + self._ttl, state.model_dump_json())
+            self._updates += 1
+            if self._updates % self.SWEEP_EVERY == 0:
+                self._states = {p: entry for p, entry in self._states.items() if entry[0] >= now}
+            return state
 
     async def ping(self) -> None:
         return None

@@ -10,7 +10,6 @@ envelope with `isError` on failure.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,10 +19,10 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent
 
 from kyc_mcp.config import Settings
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import KycError, to_text
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools.invoke import invoke
-from kyc_mcp.tools.validation import validated
+from kyc_mcp.tools.validation import parsed
 from kyc_mcp.tools.wait import wait
 from kyc_mcp.upstream import Api, Upstream
 
@@ -47,7 +46,7 @@ class ConsentHook:
 
 def _success(output: Any) -> CallToolResult:
     data = output.model_dump(mode="json")
-    text = json.dumps(data, ensure_ascii=False, indent=2)
+    text = to_text(data)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
@@ -59,7 +58,7 @@ def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
         try:
             if ask is not None and (refused := ask.refusal(consent)) is not None:
                 raise refused
-            args = op.input.model_validate(validated(op, arguments))
+            args = parsed(op, arguments)
             if op.kind == "wait":
                 output = await wait(args, runtime, ctx)
             else:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kyc_mcp.errors import KycError
+from kyc_mcp.models.fields import Input
 from kyc_mcp.operations import Operation
 
 
@@ -34,11 +35,15 @@ def validation_error(op: Operation, exc: ValidationError) -> KycError:
     )
 
 
-def validated(op: Operation, arguments: Any) -> dict[str, Any]:
-    """The arguments checked against `op`'s input model and normalised (stripped, canonical case);
-    `KycError("VALIDATION")` naming each bad field otherwise, without echoing any value."""
+def parsed(op: Operation, arguments: Any) -> Input:
+    """The arguments as `op`'s input model; `KycError("VALIDATION")` naming each bad field otherwise, without
+    echoing any value."""
     try:
-        args = op.input.model_validate(arguments if arguments is not None else {})
+        return op.input.model_validate(arguments if arguments is not None else {})
     except ValidationError as exc:
         raise validation_error(op, exc) from None
-    return args.model_dump(mode="json", exclude_unset=True)
+
+
+def validated(op: Operation, arguments: Any) -> dict[str, Any]:
+    """The arguments checked and normalised (stripped, canonical case), as the JSON the tool receives."""
+    return parsed(op, arguments).model_dump(mode="json", exclude_unset=True)
