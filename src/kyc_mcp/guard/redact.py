@@ -17,6 +17,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from kyc_mcp.errors import to_text
+
 REDACTED = "[REDACTED]"
 SECRET_KEYS = frozenset(
     {
@@ -45,12 +47,48 @@ BASE64_KEYS = frozenset({"file_data"})
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+_CARD = re.compile(r"(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")  # ASCII digits, as card numbers are
 _PAIR = re.compile(
     r"(?i)\b(password|passwd|pin|otp|cvv2?|cvc|secret|api[_-]?key|(?:access|refresh|id)?[_-]?token)"
     r"(\s*[:=]\s*|\s+is\s+)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'})\]]+)"
 )
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{256,}={0,2}")
+# Every pattern above needs one of these words (lower case), "eyJ", 13 digits in a row or 256 characters: text
+# with none of them is left alone after a few fast string scans, without running any pattern.
+_HINTS = ("passw", "pin", "otp", "cvv", "cvc", "secret", "key", "token", "bearer")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_CARD_HINT = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
+_KINDS: dict[str, str | None] = {}  # key -> its kind; keys come from a small vocabulary
+
+
+def _suspect(text: str) -> bool:
+    """Whether any value pattern could match `text` (a superset check, much cheaper than the patterns)."""
+    size = len(text)
+    if size >= 256 or "eyJ" in text:
+        return True
+    lower = text.casefold()  # folds as the patterns' IGNORECASE does (the long s is an s)
+    for hint in _HINTS:  # a loop: a generator costs more than these scans
+        if hint in lower:
+            return True
+    return size >= 13 and size - len(text.translate(_NO_DIGITS)) >= 13 and _CARD_HINT.search(text) is not None
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[^0-9]", "", match.group())
+    return f"[card ending {digits[-4:]}]" if _luhn(digits) else match.group()
+
+
+def patterns(text: str) -> str:
+    """The value patterns applied to text: JWTs, `Bearer` credentials, `password=...` pairs, card numbers,
+    base64 runs."""
+    if "eyJ" in text:
+        text = _JWT.sub(lambda m: REDACTED if _is_jwt(m.group()) else m.group(), text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _CARD.sub(_card, text)
+    if len(text) >= 256:
+        text = _BASE64_RUN.sub(lambda m: _size_note(m.group()), text)
+    return text
 
 
 def _words(key: str) -> list[str]:
@@ -59,6 +97,16 @@ def _words(key: str) -> list[str]:
 
 def _key_kind(key: str) -> str | None:
     """`secret`, `identity`, `base64` or None, matching whole words or suffixes of the key's words."""
+    try:
+        return _KINDS[key]
+    except KeyError:
+        kind = _classify(key)
+    if len(_KINDS) < 10_000:
+        _KINDS[key] = kind
+    return kind
+
+
+def _classify(key: str) -> str | None:
     words = [w.lower() for w in _words(key)]
     suffixes = {"_".join(words[i:]) for i in range(len(words))}
     if suffixes & SECRET_KEYS:
@@ -129,36 +177,34 @@ class Redactor:
         for identity in self._identities:
             if identity in text:
                 text = text.replace(identity, mask_identity(identity))
-        if "eyJ" in text:
-            text = _JWT.sub(lambda m: REDACTED if _is_jwt(m.group()) else m.group(), text)
-        text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-        text = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-        text = _CARD.sub(self._card, text)
-        if len(text) >= 256:
-            text = _BASE64_RUN.sub(lambda m: _size_note(m.group()), text)
-        return text
-
-    @staticmethod
-    def _card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return f"[card ending {digits[-4:]}]" if _luhn(digits) else match.group()
+        return patterns(text) if _suspect(text) else text
 
     def value(self, value: Any, key: str = "") -> Any:
         """A redacted copy of a JSON-like value; `key` is the name it was found under."""
         kind = _key_kind(key) if key else None
-        if kind == "secret" and value not in (None, "", [], {}):
-            return REDACTED
+        if kind is not None:
+            return self._keyed(value, kind, key)
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v, k if isinstance(k, str) else str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+    def _keyed(self, value: Any, kind: str, key: str) -> Any:
+        """A value found under a secret, identity or base64 key."""
+        if kind == "secret":
+            return value if value in (None, "", [], {}) else REDACTED
         if isinstance(value, str):
             if kind == "base64" and len(value) > 64:
                 return _size_note(value)
             if kind == "identity" and not self.show_pii:
                 return mask_identity(value)
             return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.value(v, str(k)) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.value(v, key if kind == "identity" else "") for v in value]
-        return value
+        return self.value(value)
 
     def json_text(self, text: str) -> str:
         """Text that may hold JSON: redacted structurally when it parses, as text otherwise."""
@@ -168,5 +214,5 @@ class Redactor:
                 parsed = json.loads(text)
             except ValueError:
                 return self.text(text)
-            return json.dumps(self.value(parsed), ensure_ascii=False, indent=2)
+            return to_text(self.value(parsed))
         return self.text(text)

@@ -1,0 +1,45 @@
+"""The redactor's quick check may skip the value patterns only for text that none of them would change."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kyc_mcp.guard.redact import _suspect, patterns
+
+FRAGMENTS = st.sampled_from(
+    [
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+        "Bearer abcdefgh12345",
+        "BEARER\tZZZZZZZZZZ",
+        "password=hunter2",
+        "PaSsWd: x1",
+        "pa\u017f\u017fword=hunter2",
+        "PIN: 1234",
+        "otp is 123456",
+        "cvv2=123",
+        "CVC:999",
+        "API-KEY: k9",
+        "apikey=abc",
+        "refresh_token=abc",
+        "secret: s",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "5500000000000004",
+        "٤١١١١١١١١١١١١١١١",
+        "1234 5678 9012",
+        "A" * 300,
+        " ",
+        ":",
+        "=",
+        "-",
+    ]
+)
+TEXT = st.lists(st.one_of(FRAGMENTS, st.text(max_size=12)), max_size=6).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(TEXT)
+def test_text_the_quick_check_skips_is_text_no_pattern_changes(text: str) -> None:
+    if not _suspect(text):
+        assert patterns(text) == text
