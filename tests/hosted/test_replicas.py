@@ -15,7 +15,8 @@ import pytest
 import redis as redis_py
 from mcp.shared.exceptions import MCPError
 
-from kyc_mcp.guard.state import FlowState, RedisStore
+from kyc_mcp.guard.redis_store import RedisStore
+from kyc_mcp.guard.state import FlowState
 from tests.helpers import Sandbox, free_port
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import Redis, StartServer, start_redis

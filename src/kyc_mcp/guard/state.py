@@ -1,30 +1,23 @@
-"""Flow state per principal, behind a store interface (in memory by default; Redis for several replicas).
+"""Flow state per principal, behind a store interface (in memory by default; Redis for several replicas, in
+`redis_store.py`).
 
 The state holds facts the guard recorded (steps done, uploaded paths, hashes of validated document numbers,
-the metadata's allowed values); never a token, a password or an identity number in clear. Redis keys are
-hashes of the principal, so the store holds no account identifier either.
+the metadata's allowed values); never a token, a password or an identity number in clear.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import anyio
-import redis.asyncio as redis
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError, WatchError
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
-REDIS_TIMEOUT_SECONDS = 2.0
-MAX_UPDATE_ATTEMPTS = 50
-RETRY_BACKOFF_SECONDS = 0.005
 
 
 class FlowState(BaseModel):
@@ -106,68 +99,10 @@ class MemoryStore:
         return None
 
 
-class RedisStore:
-    """Flow state in Redis, shared by every replica: one JSON value per principal, expiring `ttl` seconds after
-    its last change. `update` is an optimistic transaction (WATCH, read, change, MULTI/SET/EXEC), retried when
-    another request of the same principal changed the state in between."""
-
-    name = "redis"
-
-    def __init__(self, url: str, ttl: float = DEFAULT_TTL_SECONDS, prefix: str = "kyc-mcp:flow:") -> None:
-        self._redis = redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            health_check_interval=30,
-        )
-        self._ttl = int(ttl)
-        self._prefix = prefix
-
-    def _key(self, principal: str) -> str:
-        return self._prefix + hashlib.sha256(principal.encode()).hexdigest()
-
-    @staticmethod
-    def _load(raw: bytes | None) -> FlowState:
-        return FlowState.model_validate_json(raw) if raw else FlowState()
-
-    async def get(self, principal: str) -> FlowState:
-        try:
-            return self._load(await self._redis.get(self._key(principal)))
-        except RedisError as exc:
-            raise unavailable(exc) from None
-
-    async def update(self, principal: str, change: Update) -> FlowState:
-        key = self._key(principal)
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for attempt in range(MAX_UPDATE_ATTEMPTS):
-                    try:
-                        await pipe.watch(key)
-                        state = self._load(await pipe.get(key))
-                        change(state)
-                        pipe.multi()
-                        pipe.set(key, state.model_dump_json(), ex=self._ttl)
-                        await pipe.execute()
-                        return state
-                    except WatchError:  # another request changed it meanwhile: back off a little, retry
-                        await pipe.reset()
-                        await anyio.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
-        except RedisError as exc:
-            raise unavailable(exc) from None
-        raise unavailable(RuntimeError("too many concurrent updates"))
-
-    async def ping(self) -> None:
-        try:
-            await self._redis.ping()
-        except RedisError as exc:
-            raise unavailable(exc) from None
-
-    async def aclose(self) -> None:
-        await self._redis.aclose()
-
-
 def open_store(settings: Settings) -> StateStore:
     """The store the settings name: Redis when `KYC_MCP_STATE_URL` is set, else this process's memory."""
     if settings.state_url is None:
         return MemoryStore(settings.state_ttl_seconds)
+    from kyc_mcp.guard.redis_store import RedisStore  # imported only when used: it costs 40 ms at start
+
     return RedisStore(settings.state_url.get_secret_value(), settings.state_ttl_seconds)

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.auth.settings import AuthSettings
-from mcp.server.request_state import RequestStateSecurity
 
 from kyc_mcp import __version__
-from kyc_mcp.config import Settings, split_keys
+from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard import consent, logs
 from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import Credentials, CredentialSource, RequestCredentials
-from kyc_mcp.guard.bearer import JwtVerifier
 from kyc_mcp.guard.middleware import Guard, Redaction
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
@@ -47,31 +44,13 @@ def enabled(op: Operation, settings: Settings) -> bool:
     return in_toolsets and (not settings.read_only or (op.read_only and not op.requires))
 
 
-def _hosted(settings: Settings, resource_url: str) -> dict[str, Any]:
-    """MCPServer options of the HTTP transport: an OAuth resource server whose bearer tokens `JwtVerifier`
-    checks, and request-state keys shared by every replica (when configured)."""
-    options: dict[str, Any] = {
-        "token_verifier": JwtVerifier(settings),
-        "auth": AuthSettings(
-            issuer_url=settings.auth_issuer_url or settings.api_base_url,
-            resource_server_url=resource_url,
-            required_scopes=list(settings.required_scopes) or None,
-            validate_token_resource=False,  # JwtVerifier checks the audience the KYC platform's tokens carry
-        ),
-    }
-    if settings.request_state_keys is not None:
-        keys = split_keys(settings.request_state_keys)
-        options["request_state_security"] = RequestStateSecurity(keys=keys, audience=NAME)
-    return options
-
-
 def build_server(
-    settings: Settings, store: StateStore | None = None, *, resource_url: str | None = None
+    settings: Settings, store: StateStore | None = None, *, http: Mapping[str, Any] | None = None
 ) -> MCPServer[Runtime]:
-    """The server; with `resource_url` (the public URL of its `/mcp` endpoint) it is the HTTP transport's, whose
-    every request brings its own bearer token. The server owns `store` (default: the one the settings name)."""
+    """The server. With `http` (the HTTP transport's `MCPServer` options: token verifier, auth settings, request
+    state keys) every request brings its own bearer token. The server owns `store` (default: the settings')."""
     redactor = Redactor(show_pii=settings.show_pii)
-    credentials: CredentialSource = RequestCredentials() if resource_url else Credentials(settings, redactor)
+    credentials: CredentialSource = RequestCredentials() if http is not None else Credentials(settings, redactor)
     store = store or open_store(settings)
     logs.install()
     hook = None
@@ -108,7 +87,7 @@ def build_server(
         tools=build_tools(operations, hook),
         resources=build_resources(settings, credentials),
         middleware=[Redaction(redactor), guard],
-        **(_hosted(settings, resource_url) if resource_url else {}),
+        **(http or {}),
     )
     for prompt in build_prompts(settings.toolsets, settings.read_only):
         server.add_prompt(prompt)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from typing import Any
 
 import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.request_state import RequestStateSecurity
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kyc_mcp.config import Settings
+from kyc_mcp.config import Settings, split_keys
 from kyc_mcp.guard.bearer import JwtVerifier
 from kyc_mcp.guard.state import open_store
-from kyc_mcp.server.app import build_server
+from kyc_mcp.server.app import NAME, build_server
 from kyc_mcp.server.doctor import probe_apis, store_check
 from kyc_mcp.serving import bind, serve_until_signalled
 
@@ -34,6 +37,24 @@ def resource_url(settings: Settings, host: str, port: int) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}{MCP_PATH}"
 
 
+def server_options(settings: Settings, url: str) -> dict[str, Any]:
+    """MCPServer options of the HTTP transport: an OAuth resource server whose bearer tokens `JwtVerifier`
+    checks, and request-state keys shared by every replica (when configured)."""
+    options: dict[str, Any] = {
+        "token_verifier": JwtVerifier(settings),
+        "auth": AuthSettings(
+            issuer_url=settings.auth_issuer_url or settings.api_base_url,
+            resource_server_url=url,
+            required_scopes=list(settings.required_scopes) or None,
+            validate_token_resource=False,  # JwtVerifier checks the audience the KYC platform's tokens carry
+        ),
+    }
+    if settings.request_state_keys is not None:
+        keys = split_keys(settings.request_state_keys)
+        options["request_state_security"] = RequestStateSecurity(keys=keys, audience=NAME)
+    return options
+
+
 def create_app(
     settings: Settings,
     *,
@@ -44,7 +65,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app: `/mcp`, its OAuth protected-resource metadata, `/healthz` and `/readyz`."""
     store = open_store(settings)
-    server = build_server(settings, store, resource_url=resource_url(settings, host, port))
+    server = build_server(settings, store, http=server_options(settings, resource_url(settings, host, port)))
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(request: Request) -> Response:
