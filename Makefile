@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo fuzz lint sandbox snapshots manifest clean
+.PHONY: test demo fuzz bench lint sandbox snapshots manifest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks --record
 
 fuzz: $(STAMP)
 	KYC_MCP_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/reliability/test_fuzz.py

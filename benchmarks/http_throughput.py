@@ -1,0 +1,121 @@
+"""HTTP throughput: 32 concurrent MCP clients calling `get_profile` over streamable HTTP (stateless, JSON
+responses) for a fixed time, against `kyc-mcp serve --transport http` (bearer tokens verified with the
+sandbox's key and audience) vs the bare one-tool server of `bare_server.py`, both forwarding to one sandbox
+process. Target: kyc-mcp calls/s >= 0.8 x bare."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from benchmarks.measure import FULL, QUICK, Report, Scale, Target, interleaved, percentile, sandbox_process
+from tests.helpers import clean_env, free_port
+
+CLIENTS = 32
+JWT_SECRET = "benchmark-jwt-secret-0123456789abcdef0123"
+BARE = str(Path(__file__).with_name("bare_server.py"))
+
+
+@contextmanager
+def server_process(command: list[str], env: dict[str, str]) -> Iterator[str]:
+    """A server process listening on a free port (substituted for `{port}` in `command`); yields its MCP URL."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [arg.replace("{port}", str(port)) for arg in command], stdout=log, stderr=log, env=clean_env(**env)
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"the server did not start:\n{log.read().decode(errors='replace')}")
+                try:
+                    httpx2.post(f"http://127.0.0.1:{port}/mcp", json={}, timeout=1)
+                    break
+                except httpx2.TransportError:
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+async def _load(url: str, token: str, seconds: float) -> list[float]:
+    """`CLIENTS` clients calling get_profile in a loop for `seconds`; the latency of every completed call."""
+    taken: list[float] = []
+
+    async def one() -> None:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            await client.call_tool("get_profile", {})  # connected and warm before the clock starts
+            await ready.wait()
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                result = await client.call_tool("get_profile", {})
+                if result.is_error:
+                    raise RuntimeError(result.content[0].text)
+                taken.append(time.perf_counter() - started)
+
+    ready = anyio.Event()
+    deadline = float("inf")
+    async with anyio.create_task_group() as group:
+        for _ in range(CLIENTS):
+            group.start_soon(one)
+        await anyio.sleep(2.0)  # every client connected
+        deadline = time.perf_counter() + seconds
+        ready.set()
+    return taken
+
+
+async def measure(scale: Scale) -> Report:
+    report = Report(
+        f"HTTP throughput: {CLIENTS} concurrent clients calling get_profile ({scale.rounds} interleaved rounds of "
+        f"{scale.seconds:g} s per server)",
+        ["server", "calls", "calls/s (median of rounds)", "p50 ms", "p99 ms"],
+    )
+    with sandbox_process(KYC_SANDBOX_JWT_SECRET=JWT_SECRET) as sandbox:
+        token = sandbox.new_user().access_token
+        upstream = {"AIOT_API_BASE_URL": sandbox.url}
+        full_command = [sys.executable, "-m", "kyc_mcp", "serve", "--transport", "http", "--port", "{port}"]
+        full_env = {**upstream, "KYC_MCP_JWT_KEY": JWT_SECRET, "KYC_MCP_JWT_AUDIENCE": "aiot-api"}
+        with (
+            server_process([*full_command, "--stateless", "--json-response"], full_env) as full,
+            server_process(
+                [sys.executable, BARE, "--http", "{port}"], {**upstream, "AIOT_ACCESS_TOKEN": token}
+            ) as bare,
+        ):
+            samples = await interleaved(
+                scale.rounds,
+                {
+                    "kyc-mcp": lambda: _load(full, token, scale.seconds),
+                    "bare": lambda: _load(bare, token, scale.seconds),
+                },
+            )
+    rates = {name: [len(run) / scale.seconds for run in runs] for name, runs in samples.items()}
+    for name, runs in samples.items():
+        flat = [s for run in runs for s in run]
+        p50, p99 = percentile(flat, 50) * 1000, percentile(flat, 99) * 1000
+        report.rows.append([name, len(flat), statistics.median(rates[name]), p50, p99])
+    ratio = statistics.median(a / b for a, b in zip(rates["kyc-mcp"], rates["bare"], strict=True))
+    report.targets.append(Target("kyc-mcp/bare calls per second", ratio, 0.8, at_most=False))
+    return report
+
+
+def run(scale: Scale = FULL) -> Report:
+    return anyio.run(measure, scale)
+
+
+if __name__ == "__main__":
+    print(run(QUICK if "--quick" in sys.argv else FULL).markdown())
