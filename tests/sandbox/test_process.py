@@ -47,7 +47,12 @@ def assert_stops_cleanly(process: SandboxProcess, sandbox: Sandbox, sig: int = s
 
 def test_cli_serves_both_apis_and_exits_cleanly_on_sigterm(processes: list[SandboxProcess], tmp_path: Path):
     process, sb = start(processes, tmp_path, "--review-delay", "0")
-    assert sb.get_settings() == {"review_delay_seconds": 0.0, "auto_approve": False, "canaries": False}
+    assert sb.get_settings() == {
+        "review_delay_seconds": 0.0,
+        "auto_approve": False,
+        "canaries": False,
+        "latency_ms": 0.0,
+    }
     user = sb.new_user()
     # MasterPay
     assert mp_ok(user.api.post("/api/v1/masterpay/users"), 201)["created"] is True
@@ -72,7 +77,12 @@ def test_cli_exits_cleanly_on_sigint(processes: list[SandboxProcess], tmp_path: 
 
 def test_cli_flags_set_the_outcome_settings(processes: list[SandboxProcess], tmp_path: Path):
     process, sb = start(processes, tmp_path, "--review-delay", "-1", "--auto-approve")
-    assert sb.get_settings() == {"review_delay_seconds": -1.0, "auto_approve": True, "canaries": False}
+    assert sb.get_settings() == {
+        "review_delay_seconds": -1.0,
+        "auto_approve": True,
+        "canaries": False,
+        "latency_ms": 0.0,
+    }
     assert sb.new_user().submit_cardholder()["status"] == "APPROVED"
     assert_stops_cleanly(process, sb)
 
