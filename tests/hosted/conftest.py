@@ -45,6 +45,11 @@ class Redis:
             self.proc.terminate()
             self.proc.wait(timeout=10)
 
+    def restart(self) -> None:
+        """Start again on the same port, empty (no persistence)."""
+        self.stop()
+        self.proc = start_redis(self.port).proc
+
 
 def start_redis(port: int | None = None) -> Redis:
     binary = shutil.which("redis-server")
@@ -69,6 +74,14 @@ def start_redis(port: int | None = None) -> Redis:
 
 @pytest.fixture(scope="session")
 def redis() -> Iterator[Redis]:
+    server = start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Redis]:
+    """A Redis of this test's own, which the test may stop and restart."""
     server = start_redis()
     yield server
     server.stop()

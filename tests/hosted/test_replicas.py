@@ -19,7 +19,7 @@ from kyc_mcp.guard.redis_store import RedisStore
 from kyc_mcp.guard.state import FlowState
 from tests.helpers import Sandbox, free_port
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
-from tests.hosted.conftest import Redis, StartServer, start_redis
+from tests.hosted.conftest import Redis, StartServer
 from tests.mcp_client import ok, refused, request_log
 
 pytestmark = pytest.mark.anyio
@@ -110,30 +110,26 @@ async def test_redis_down_at_start_fails_readiness_and_closes_the_guard(
 
 
 async def test_redis_lost_mid_flow_fails_closed_then_recovers(
-    start_server: StartServer, hosted_sandbox: Sandbox
+    start_server: StartServer, hosted_sandbox: Sandbox, private_redis: Redis
 ) -> None:
-    redis = start_redis()
-    try:
-        server = start_server(KYC_MCP_STATE_URL=redis.url)
-        user = hosted_sandbox.new_user()
-        async with connect_http([server.url], user.access_token) as (client, _):
-            await ok(client, "create_masterpay_user")
-            await ok(client, "get_kyc_metadata")
-            redis.stop()
-            before = len(request_log(hosted_sandbox))
-            for tool, arguments in (("update_profile", {"english_first_name": "Ada"}), ("get_profile", {})):
-                await refused(client, tool, arguments, "STATE_UNAVAILABLE")
-            assert request_log(hosted_sandbox)[before:] == []
-            assert httpx2.get(server.url + "/readyz").status_code == 503
+    server = start_server(KYC_MCP_STATE_URL=private_redis.url)
+    user = hosted_sandbox.new_user()
+    async with connect_http([server.url], user.access_token) as (client, _):
+        await ok(client, "create_masterpay_user")
+        await ok(client, "get_kyc_metadata")
+        private_redis.stop()
+        before = len(request_log(hosted_sandbox))
+        for tool, arguments in (("update_profile", {"english_first_name": "Ada"}), ("get_profile", {})):
+            await refused(client, tool, arguments, "STATE_UNAVAILABLE")
+        assert request_log(hosted_sandbox)[before:] == []
+        assert httpx2.get(server.url + "/readyz").status_code == 503
 
-            redis = start_redis(redis.port)  # back, but empty: the steps are recorded again
-            assert httpx2.get(server.url + "/readyz").status_code == 200
-            await refused(client, "update_profile", {"english_first_name": "Ada"}, "FLOW_ORDER")
-            await ok(client, "create_masterpay_user")
-            await ok(client, "get_kyc_metadata")
-            await ok(client, "update_profile", {"english_first_name": "Ada"})
-    finally:
-        redis.stop()
+        private_redis.restart()  # back, but empty: the steps are recorded again
+        assert httpx2.get(server.url + "/readyz").status_code == 200
+        await refused(client, "update_profile", {"english_first_name": "Ada"}, "FLOW_ORDER")
+        await ok(client, "create_masterpay_user")
+        await ok(client, "get_kyc_metadata")
+        await ok(client, "update_profile", {"english_first_name": "Ada"})
 
 
 async def test_concurrent_updates_of_one_principal_are_atomic_and_expire(redis: Redis) -> None:
@@ -158,25 +154,21 @@ async def test_concurrent_updates_of_one_principal_are_atomic_and_expire(redis: 
 
 
 async def test_a_result_that_cannot_be_recorded_is_still_returned(
-    start_server: StartServer, hosted_sandbox: Sandbox
+    start_server: StartServer, hosted_sandbox: Sandbox, private_redis: Redis
 ) -> None:
-    redis = start_redis()
-    try:
-        server = start_server(KYC_MCP_STATE_URL=redis.url)
-        user = hosted_sandbox.new_user()
-        user.upload_document("PassportFront")
-        user.submit_masterpay()  # pending until decided
+    server = start_server(KYC_MCP_STATE_URL=private_redis.url)
+    user = hosted_sandbox.new_user()
+    user.upload_document("PassportFront")
+    user.submit_masterpay()  # pending until decided
 
-        async def lose_redis() -> None:
-            await anyio.sleep(0.8)
-            redis.stop()
+    async def lose_redis() -> None:
+        await anyio.sleep(0.8)
+        private_redis.stop()
 
-        async with connect_http([server.url], user.access_token) as (client, _), anyio.create_task_group() as group:
-            group.start_soon(lose_redis)
-            error = await refused(
-                client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 2}, "STATE_UNAVAILABLE"
-            )
-    finally:
-        redis.stop()
+    async with connect_http([server.url], user.access_token) as (client, _), anyio.create_task_group() as group:
+        group.start_soon(lose_redis)
+        error = await refused(
+            client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 2}, "STATE_UNAVAILABLE"
+        )
     assert "succeeded at the KYC service" in error["message"]
     assert (error["details"]["result"]["status"], error["details"]["result"]["timed_out"]) == ("pending", True)
