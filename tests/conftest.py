@@ -8,23 +8,33 @@
 - `uploads`: the one folder the MCP server may upload from, with a valid JPEG, PNG and PDF.
 - `connect`: `async with connect(user, mode=..., **settings) as client`: a real in-memory MCP client of a fresh
   server whose upstream is the session sandbox over HTTP.
+
+Hypothesis profiles, chosen by `HYPOTHESIS_PROFILE`: `default` (no deadline, as the machine is shared; 130
+examples per fuzzed tool) and `fuzz` (`make fuzz`: 2,000 per tool). Tests that need another count set their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from mcp import Client
 
 from kyc_mcp.config import Settings
 from kyc_mcp.server.app import build_server
 from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, running_sandbox
 from tests.mcp_client import Connect
+
+# On top of the settings in force: on CI, Hypothesis's own `ci` profile (derandomized, no example database).
+hypothesis_settings.register_profile("default", hypothesis_settings.default, deadline=None, max_examples=130)
+hypothesis_settings.register_profile("fuzz", hypothesis_settings.default, deadline=None, max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

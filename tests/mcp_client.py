@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client
+from mcp.types import CallToolResult
 
 from tests.helpers import Sandbox, unique_number
 
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 
-async def ok(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Call a tool that must succeed; its structured content (which must equal its JSON text)."""
-    result = await client.call_tool(tool, arguments or {})
+def output_of(result: CallToolResult, tool: str) -> dict[str, Any]:
+    """The structured content of a successful call (which must equal its JSON text)."""
     text = result.content[0].text if result.content else ""
     assert not result.is_error, f"{tool} failed: {text}"
     assert result.structured_content is not None, f"{tool} returned no structured content"
@@ -25,9 +25,13 @@ async def ok(client: Client, tool: str, arguments: dict[str, Any] | None = None)
     return result.structured_content
 
 
-async def refused(client: Client, tool: str, arguments: dict[str, Any] | None = None, code: str = "") -> dict:
-    """Call a tool that must fail; the error envelope's `error` object (checked for shape, and code if given)."""
-    result = await client.call_tool(tool, arguments or {})
+async def ok(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a tool that must succeed; its structured content (which must equal its JSON text)."""
+    return output_of(await client.call_tool(tool, arguments or {}), tool)
+
+
+def error_of(result: CallToolResult, tool: str, code: str = "") -> dict:
+    """The error envelope's `error` object of a failed call (checked for shape, and code if given)."""
     assert result.is_error, f"{tool} should have failed: {result.structured_content}"
     envelope = json.loads(result.content[0].text)
     error = envelope["error"]
@@ -36,6 +40,11 @@ async def refused(client: Client, tool: str, arguments: dict[str, Any] | None = 
     if code:
         assert error["code"] == code, envelope
     return error
+
+
+async def refused(client: Client, tool: str, arguments: dict[str, Any] | None = None, code: str = "") -> dict:
+    """Call a tool that must fail; the error envelope's `error` object (checked for shape, and code if given)."""
+    return error_of(await client.call_tool(tool, arguments or {}), tool, code)
 
 
 def request_log(sandbox: Sandbox) -> list[dict[str, Any]]:

@@ -2,26 +2,34 @@
 
 It speaks raw HTTP/1.1 over asyncio streams (in a thread of its own), so it can do what a well-behaved
 framework cannot: never answer, reset the connection halfway through a body, or trickle a body byte by byte.
+Given `relay_to` (the sandbox's URL) it is a proxy instead: every request is relayed there, and only the
+`target` route's answer is replaced by the fault, after the sandbox has applied the request (an answer lost on the
+way back, the case in which the caller cannot know whether its request took effect).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
 import threading
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import httpx2
+
 DOWN = json.dumps({"success": False, "error": {"code": "DOWN", "message": "maintenance"}}).encode()
+HOP_BY_HOP = frozenset({"host", "connection", "content-length", "transfer-encoding", "content-encoding"})
 
 
 @dataclass(frozen=True)
 class Fault:
-    """How the server answers every request."""
+    """How the server answers a faulted request."""
 
     name: str
     status: int = 200
@@ -42,6 +50,7 @@ FAULTS = {
         Fault("503", 503, DOWN),
         Fault("504", 504, b""),
         Fault("429", 429, DOWN, headers=(("Retry-After", "1"),)),
+        Fault("429 beyond the budget", 429, DOWN, headers=(("Retry-After", "60"),)),
         Fault("invalid JSON", body=b'{"success": true, "data": {"status": '),
         Fault("envelope without data", body=b'{"success": true, "message": "ok"}'),
         Fault("slow body", body=b'{"success": true, "data": {"status": "pending"}}', trickle_seconds=0.25),
@@ -49,43 +58,85 @@ FAULTS = {
 }
 
 
+@dataclass(frozen=True)
+class Received:
+    method: str
+    target: str  # the path and query string, as requested
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> Received:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    request_line, *lines = head.rstrip("\r\n").split("\r\n")
+    method, target = request_line.split(" ", 2)[:2]
+    headers = [(name.strip(), value.strip()) for name, value in (line.split(":", 1) for line in lines)]
+    length = next((int(value) for name, value in headers if name.lower() == "content-length"), 0)
+    return Received(method, target, headers, await reader.readexactly(length))
+
+
 @dataclass
 class FaultServer:
-    """Answers every request with `fault`; `requests` counts them by (method, path)."""
+    """Answers requests with `fault` (only the `target` route's, when relaying); counts requests by (method, path)
+    and keeps their arrival times (`time.monotonic()`)."""
 
     fault: Fault
+    relay_to: str | None = None
+    target: tuple[str, str] | None = None
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
+    arrivals: defaultdict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     url: str = ""
-    handlers: set[asyncio.Task[None]] = field(default_factory=set)
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _relay: httpx2.AsyncClient | None = None
+
+    def faulted(self, method: str, path: str) -> bool:
+        return self.target is None or self.target == (method, path)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep, cut short when the server stops; whether it is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        return self._closing.is_set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.handlers.add(task)
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            method, path = head.split(b" ", 2)[:2]
-            length = next(
-                (
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            self.requests[(method.decode(), path.decode().split("?", 1)[0])] += 1
-            await self._answer(writer)
+            request = await _read_request(reader)
+            key = (request.method, request.path)
+            self.requests[key] += 1
+            self.arrivals[key].append(time.monotonic())
+            relayed = await self._relayed(request) if self._relay is not None else None
+            if self.faulted(*key) or relayed is None:
+                await self._answer(writer)
+            else:
+                await self._write(writer, *relayed)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
-            self.handlers.discard(task)
+
+    async def _relayed(self, request: Received) -> tuple[int, list[tuple[str, str]], bytes]:
+        assert self._relay is not None
+        headers = [(name, value) for name, value in request.headers if name.lower() not in HOP_BY_HOP]
+        response = await self._relay.request(request.method, request.target, headers=headers, content=request.body)
+        kept = [(name, value) for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP]
+        return response.status_code, kept, response.content
+
+    @staticmethod
+    async def _write(writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        head = [f"HTTP/1.1 {status} Relayed", f"Content-Length: {len(body)}", "Connection: close"]
+        head += [f"{name}: {value}" for name, value in headers]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        await writer.drain()
 
     async def _answer(self, writer: asyncio.StreamWriter) -> None:
         fault = self.fault
         if fault.hang:
-            await asyncio.sleep(3600)
+            await self._pause(3600)
+            return
         head = [f"HTTP/1.1 {fault.status} Fault", f"Content-Length: {len(fault.body)}", "Connection: close"]
         head += ["Content-Type: application/json", *(f"{name}: {value}" for name, value in fault.headers)]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
@@ -100,40 +151,52 @@ class FaultServer:
             for index in range(len(fault.body)):
                 writer.write(fault.body[index : index + 1])
                 await writer.drain()
-                await asyncio.sleep(fault.trickle_seconds)
+                if await self._pause(fault.trickle_seconds):
+                    return
         else:
             writer.write(fault.body)
         await writer.drain()
 
-    def total(self, method: str) -> int:
-        return sum(count for (m, _), count in self.requests.items() if m == method)
-
 
 @contextmanager
-def fault_server(fault: Fault) -> Iterator[FaultServer]:
-    """The server on a free loopback port for the duration of the block."""
-    server = FaultServer(fault)
+def fault_server(
+    fault: Fault, relay_to: str | None = None, target: tuple[str, str] | None = None
+) -> Iterator[FaultServer]:
+    """The server on a free loopback port for the duration of the block; with `relay_to`, a proxy of that URL
+    whose answers to `target` (method, path) are replaced by the fault."""
+    assert (relay_to is None) == (target is None), "a relay faults one target route"
+    server = FaultServer(fault, relay_to, target)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
-    stop: asyncio.Future[None] | None = None
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await server._serve(reader, writer)
+        finally:
+            handlers.discard(task)
 
     async def main() -> None:
-        nonlocal stop
-        stop = loop.create_future()
-        listener = await asyncio.start_server(server._serve, "127.0.0.1", 0)
-        server.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
-        ready.set()
-        async with listener:
-            await stop
-        for handler in list(server.handlers):  # a hanging answer ends with the server
-            handler.cancel()
-        await asyncio.gather(*server.handlers, return_exceptions=True)
+        async with contextlib.AsyncExitStack() as stack:
+            if server.relay_to is not None:
+                relay = httpx2.AsyncClient(base_url=server.relay_to, timeout=30)
+                server._relay = await stack.enter_async_context(relay)
+            listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+            server.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+            ready.set()
+            async with listener:
+                await server._closing.wait()  # hanging and trickling answers end with it
+            await asyncio.gather(*handlers, return_exceptions=True)
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
-    ready.wait(10)
+    assert ready.wait(10), "the fault server did not start"
     try:
         yield server
     finally:
-        loop.call_soon_threadsafe(lambda: stop.set_result(None) if stop and not stop.done() else None)
+        loop.call_soon_threadsafe(server._closing.set)
         thread.join(10)
+        loop.close()

@@ -1,39 +1,48 @@
-"""Property-based fuzzing of every tool's arguments through a real MCP client against the sandbox.
+"""Property-based fuzzing of every tool's arguments through a real MCP client against the sandbox over HTTP.
 
-Arguments mix values the tool's own `inputSchema` suggests (enums, examples, types) with junk (wrong types,
-huge and odd strings, nested objects, unknown keys) and planted secrets: a JWT, a Luhn-valid card number, a
-password under a secret-named key, and distinctive identity numbers in the identity fields. For every example:
-no protocol error, the result is a success or the JSON error envelope, and no planted secret or identity number
-comes back in clear. The default run makes 2,080 calls in all (130 per tool); `make fuzz`
-(`KYC_MCP_FUZZ_EXAMPLES=2000`) makes 2,000 per tool.
+Each tool is fuzzed for a fresh user who has already taken the flows' first steps (so valid arguments get past the
+flow order to the upstream), with planted identity numbers and secrets stored in the profile. Arguments mix
+values valid under the tool's own `inputSchema` (as listed by `tools/list`: enum members, examples, dates,
+bounded strings and integers, and the paths and numbers earlier steps made valid) with junk: wrong types, huge
+and odd strings, nested objects, unknown keys, and planted secrets (a JWT, Luhn-valid card numbers, a
+`password=` pair) and distinctive identity numbers. For every call: no protocol error, the result is a success
+or the JSON error envelope (never INTERNAL, never a stack trace), and no planted secret or identity number
+comes back in clear, in the result or in a log notification. The `default` Hypothesis profile makes 130 calls
+per tool (2,080 in all); `make fuzz` (`HYPOTHESIS_PROFILE=fuzz`) makes 2,000 per tool.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
+import datetime as dt
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
+from mcp.types import CallToolResult
 
-from kyc_mcp.config import Settings
 from kyc_mcp.operations import OPERATIONS
-from kyc_mcp.server.app import build_server
-from tests.helpers import Sandbox, running_sandbox
+from tests.helpers import JPEG_BYTES, PDF_BYTES, User, b64, complete_profile
+from tests.mcp_client import Connect, error_of, ok, output_of, start_masterpay
 
-EXAMPLES_PER_TOOL = int(os.environ.get("KYC_MCP_FUZZ_EXAMPLES", "130"))  # per tool: 16 tools, 2,080 in all
+pytestmark = pytest.mark.anyio
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmdXp6LXZpY3RpbSJ9.c2lnbmF0dXJlLW9mLWZ1eno"
-CARD = "4111 1111 1111 1111"
+CARDS = ("4111 1111 1111 1111", "4111-1111-1111-1111", "5500000000000004")
 PASSWORD = "fuzz-planted-password-7Q"
-SECRETS = (JWT, CARD, CARD.replace(" ", ""), PASSWORD)
+SECRETS = (JWT, *CARDS, CARDS[0].replace(" ", ""), PASSWORD)
+BEARER, CARD_TEXT, PASSWORD_PAIR = f"Bearer {JWT}", f"card {CARDS[0]} exp 12/30", f"password={PASSWORD}"
+PLANTED = (JWT, BEARER, *CARDS, CARD_TEXT, PASSWORD_PAIR, f"pin: {PASSWORD}")
+# Identity numbers are planted only in the identity fields, so any of them in an answer is a leak.
 IDENTITY_FIELDS = frozenset({"passport", "nric", "id_number", "number_id"})
-IDENTITIES = st.from_regex(r"FZ[0-9]{7}[A-Z]", fullmatch=True)  # distinctive: never part of other output
+IDENTITY = re.compile(r"FZ[0-9]{7}[A-Z]")
+IDENTITIES = st.from_regex(IDENTITY, fullmatch=True)
 
 JUNK = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
@@ -41,94 +50,143 @@ JUNK = st.recursive(
     max_leaves=6,
 )
 ODD_STRINGS = st.sampled_from(
-    ["", " ", "x" * 5000, "\u0000", "😀" * 20, "../../etc/passwd", "/dev/zero", "' OR 1=1 --", "a\nb", "NaN"]
-)
-PLANTED = st.sampled_from([JWT, CARD, f"card {CARD} and Bearer {JWT}", f"password={PASSWORD}"])
+    [
+        *("", " ", "x" * 5000, "\u0000", "😀" * 20, "\u202eevil", "ǅİß", "../../etc/passwd", "/dev/zero"),
+        *("' OR 1=1 --", "a\nb", "NaN", "-1", "1990-02-30", "9999-12-31", "0001-01-01"),
+    ]
+) | st.just(300_000).map("x".__mul__)  # built on demand: a 300 kB literal would make every strategy's repr huge
+EXTRA_KEYS = st.sampled_from(["password", "access_token", "pin", "note", "Passport", "__proto__", "", "k" * 300])
+IDENTITY_KEYS = st.sampled_from(sorted(IDENTITY_FIELDS))
 
 
-def _alternatives(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return schema.get("anyOf") or [schema]
+def _new_identity() -> str:
+    return f"FZ{uuid.uuid4().int % 10**7:07d}K"  # unique: a number pending elsewhere would be refused
 
 
-def _suggested(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
-    """Values the schema itself suggests: enum members (in odd cases too), examples, and its types."""
-    options: list[st.SearchStrategy[Any]] = []
-    for alternative in _alternatives(schema):
-        values = [*alternative.get("enum", []), *alternative.get("examples", []), *schema.get("examples", [])]
-        values += [v.upper() for v in values if isinstance(v, str)]
-        if values:
-            options.append(st.sampled_from(values))
+def _string(schema: dict[str, Any], suggested: list[Any]) -> st.SearchStrategy[str]:
+    """Strings the schema accepts: suggested ones, planted secrets that fit, dates for a date, any text."""
+    shortest, longest = schema.get("minLength", 0), schema.get("maxLength", 400)
+    options = [
+        st.sampled_from(fitting)
+        for values in (suggested, PLANTED)
+        if (fitting := [v for v in values if isinstance(v, str) and shortest <= len(v) <= longest])
+    ]
+    if schema.get("format") == "date":
+        options.append(st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)).map(dt.date.isoformat))
+    else:
+        options.append(st.text(min_size=shortest, max_size=min(longest, 120)))
+    return st.one_of(options)
+
+
+def _valid(name: str, schema: dict[str, Any], live: dict[str, list[Any]]) -> st.SearchStrategy[Any]:
+    """Values the property's schema accepts (its types, enums, examples), live values, and enum members in
+    another case (which the vocabularies may accept)."""
+    suggested = [*schema.get("examples", []), *live.get(name, [])]
+    options: list[st.SearchStrategy[Any]] = [IDENTITIES] if name in IDENTITY_FIELDS else []
+    for alternative in schema.get("anyOf") or [schema]:
         kind = alternative.get("type")
-        if kind == "string":
-            options.append(st.text(min_size=alternative.get("minLength", 0), max_size=alternative.get("maxLength", 80)))
+        if "enum" in alternative:
+            members = alternative["enum"]
+            options.append(st.sampled_from(members) | st.sampled_from([m.swapcase() for m in members]))
+        elif kind == "string":
+            options.append(_string(alternative, [*suggested, *alternative.get("examples", [])]))
         elif kind == "integer":
-            options.append(st.integers(min_value=-(2**40), max_value=2**40))
+            low = alternative.get("minimum", alternative.get("exclusiveMinimum", -(2**31)) + 1)
+            options.append(st.integers(low, alternative.get("maximum", 2**31)) | st.sampled_from(suggested or [low]))
         elif kind == "boolean":
             options.append(st.booleans())
         elif kind == "null":
             options.append(st.none())
-    return st.one_of(options) if options else JUNK
+    return st.one_of(options)
 
 
-def _value(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
-    choices = [_suggested(schema), JUNK, ODD_STRINGS, PLANTED]
-    if name in IDENTITY_FIELDS:
-        choices.insert(0, IDENTITIES)
-    return st.one_of(choices)
-
-
-def arguments_for(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Any subset of the tool's properties, each with a suggested, junk or planted value, sometimes extra keys."""
-    properties = schema.get("properties", {})
-    known = st.fixed_dictionaries({}, optional={name: _value(name, s) for name, s in properties.items()})
-    extra = st.dictionaries(
-        st.sampled_from(["password", "access_token", "pin", "note", "Passport"]), PLANTED, max_size=2
+def arguments_for(schema: dict[str, Any], live: dict[str, list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    """Either schema-valid arguments, or any subset of the properties with valid, junk or planted values plus
+    unknown keys (some carrying planted secrets or identity numbers)."""
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    valid = {name: _valid(name, prop, live) for name, prop in properties.items()}
+    well_formed = st.fixed_dictionaries(
+        {name: valid[name] for name in required}, optional={n: s for n, s in valid.items() if n not in required}
     )
-    return st.builds(lambda a, b: {**b, **a}, known, st.one_of(st.just({}), extra))
+    anything = st.one_of(JUNK, ODD_STRINGS, st.sampled_from(PLANTED))
+    mixed = st.fixed_dictionaries({}, optional={name: valid[name] | anything for name in properties})
+    unknown = st.dictionaries(EXTRA_KEYS | st.text(max_size=12), anything, max_size=2)
+    identities = st.dictionaries(IDENTITY_KEYS, IDENTITIES | st.lists(IDENTITIES, max_size=2), max_size=2)
+    malformed = st.builds(lambda extra, planted, known: {**extra, **planted, **known}, unknown, identities, mixed)
+    return well_formed | malformed
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BlockingPortal, Client, dict[str, Any]]]:
-    """One MCP client of a server on an auto-approving sandbox (so waits end at once), driven from sync code."""
-    uploads: Path = tmp_path_factory.mktemp("fuzz-uploads")
-    (uploads / "passport.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
-    with running_sandbox(auto_approve=True) as sandbox, start_blocking_portal() as portal:
-        user = Sandbox.new_user(sandbox)
-        server = build_server(
-            Settings(api_base_url=sandbox.url, access_token=user.access_token, upload_roots=(uploads,), consent="never")
-        )
-        with portal.wrap_async_context_manager(Client(server)) as client:
-            schemas = {tool.name: tool.input_schema for tool in portal.call(client.list_tools).tools}
-            yield portal, client, schemas
+@dataclass(frozen=True)
+class Fuzzing:
+    client: Client
+    arguments: dict[str, st.SearchStrategy[dict[str, Any]]]  # by tool, from the schema `tools/list` gave
+    notifications: list[str]  # log notifications received, as JSON
 
 
-def _leaks(text: str, arguments: dict[str, Any]) -> list[str]:
-    identities = [v for k, v in arguments.items() if k in IDENTITY_FIELDS and isinstance(v, str) and v[:2] == "FZ"]
-    return [value for value in (*SECRETS, *identities) if value in text]
+async def _take_first_steps(client: Client, uploads: Path) -> dict[str, list[Any]]:
+    """Both flows' first steps, storing planted identity numbers and secrets in the profile and document; the
+    argument values these steps made valid, by argument name."""
+    await start_masterpay(client)
+    planted = {"city": JWT, "address2": BEARER, "address3": CARD_TEXT, "state": PASSWORD_PAIR}
+    await ok(client, "update_profile", complete_profile(passport=_new_identity(), nric=_new_identity(), **planted))
+    await ok(client, "update_document", {"identity_type": "passport", "id_number": _new_identity()})
+    front = (await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")}))["path"]
+    number = _new_identity()
+    await ok(client, "validate_kyc_document", {"document_type": "passport", "number_id": number})
+    return {
+        "file_path": [str(uploads / name) for name in ("passport.jpg", "selfie.png", "address.pdf")],
+        "file_data": [b64(JPEG_BYTES), b64(PDF_BYTES)],
+        "file_name": ["front.jpg", "bill.pdf"],
+        "front_kyc_url": [front],
+        "back_kyc_url": [front],
+        "photo_urls": [front],
+        "number_id": [number],
+    }
+
+
+@pytest.fixture
+async def fuzzing(connect: Connect, user: User, uploads: Path) -> AsyncIterator[Fuzzing]:
+    """A fresh server and user who took the first steps, with each tool's argument strategy."""
+    notifications: list[str] = []
+
+    async def on_log(params: Any) -> None:
+        notifications.append(params.model_dump_json())
+
+    options = {"logging_callback": on_log, "log_level": "debug"}
+    async with connect(user, consent="never", client_options=options) as client:
+        live = await _take_first_steps(client, uploads)
+        tools = (await client.list_tools()).tools
+        yield Fuzzing(client, {tool.name: arguments_for(tool.input_schema, live) for tool in tools}, notifications)
+
+
+def _leaks(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text] + IDENTITY.findall(text)
+
+
+def _check(tool: str, result: CallToolResult) -> None:
+    """A success with structured content, or our error envelope; nothing planted in clear."""
+    wire = result.model_dump_json(by_alias=True)
+    assert _leaks(wire) == [], f"{tool} leaked {_leaks(wire)}: {wire[:2000]}"
+    if result.is_error:
+        error = error_of(result, tool)
+        assert error["code"] != "INTERNAL" and "Traceback" not in wire, error
+    else:
+        output_of(result, tool)
 
 
 @pytest.mark.parametrize("tool", [op.name for op in OPERATIONS])
-def test_fuzzed_arguments_never_break_the_server_or_leak(
-    tool: str, fuzzed: tuple[BlockingPortal, Client, dict[str, Any]]
-) -> None:
-    portal, client, schemas = fuzzed
+async def test_fuzzed_arguments_never_break_the_server_or_leak(fuzzing: Fuzzing, tool: str) -> None:
+    """Hypothesis runs in a worker thread (its engine stops examples with a BaseException, which must not reach
+    the event loop's runner) and makes each call on the test's event loop."""
 
-    @settings(
-        max_examples=EXAMPLES_PER_TOOL,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
-    )
-    @given(arguments=arguments_for(schemas[tool]))
+    @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @given(arguments=fuzzing.arguments[tool])
     def one_call(arguments: dict[str, Any]) -> None:
-        result = portal.call(client.call_tool, tool, arguments)  # an MCPError here fails the test
-        wire = result.model_dump_json(by_alias=True)
-        assert _leaks(wire, arguments) == [], (tool, arguments)
-        if result.is_error:
-            error = json.loads(result.content[0].text)["error"]
-            assert {"code", "message", "next_steps", "details"} <= set(error), error
-            assert error["code"] != "INTERNAL" and "Traceback" not in wire, error
-        else:
-            assert result.structured_content is not None
+        result = anyio.from_thread.run(fuzzing.client.call_tool, tool, arguments)  # an MCPError fails the test
+        _check(tool, result)
+        logged = list(fuzzing.notifications)
+        fuzzing.notifications.clear()
+        assert [line for line in logged if _leaks(line)] == []
 
-    one_call()
+    await anyio.to_thread.run_sync(one_call)

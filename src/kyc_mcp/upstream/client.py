@@ -21,7 +21,7 @@ import httpx2
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
-from kyc_mcp.upstream.envelopes import unwrap
+from kyc_mcp.upstream.envelopes import UNKNOWN_OUTCOME, unwrap
 
 Api = Literal["masterpay", "cardholder"]
 # Set by a caller that wants to know the HTTP statuses its upstream requests got (the audit log).
@@ -59,7 +59,7 @@ def _transport_failure(exc: httpx2.TransportError | TimeoutError, method: str, u
         reason = "closed the connection before answering"
     message = f"the KYC service at {url} {reason}"
     if method != "GET":
-        message += "; the request may or may not have been applied, so check the status before sending it again"
+        message += f"; {UNKNOWN_OUTCOME}"
     return KycError("UPSTREAM_UNAVAILABLE", message, details={"reason": type(exc).__name__})
 
 

@@ -2,6 +2,7 @@
 
 MasterPay: `{"success": true, "data": ...}` / `{"success": false, "error": {"code", "message", "details"}}`.
 Cardholder: `{"status_code", "message", "data"}`; failures carry the reason in `message`.
+A POST or PUT whose outcome is unknown (a 5xx, or a 2xx we cannot read) says so: it must not be sent again blindly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import httpx2
 from kyc_mcp.errors import KycError
 
 UNAVAILABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+UNKNOWN_OUTCOME = "the request may or may not have been applied, so check the status before sending it again"
 
 
 def _body(response: httpx2.Response) -> Any:
@@ -41,10 +43,20 @@ def _failure(response: httpx2.Response, body: Any) -> KycError:
         code = "CONFLICT"
     elif status >= 500 or status == 429:
         code = "UPSTREAM_UNAVAILABLE"
-        text = f"the KYC service is unavailable (HTTP {status}): {text}; try again in a minute"
+        advice = UNKNOWN_OUTCOME if status >= 500 and response.request.method != "GET" else "try again in a minute"
+        text = f"the KYC service is unavailable (HTTP {status}): {text}; {advice}"
     else:
         code = "UPSTREAM_4XX"
     return KycError(code, text, details=details, status=status)
+
+
+def _unreadable(response: httpx2.Response, problem: str) -> KycError:
+    """A 2xx answer we cannot read: for a POST or PUT, the request was accepted but its result is unknown."""
+    status = response.status_code
+    message = f"the KYC service answered HTTP {status} with {problem}"
+    if response.request.method != "GET":
+        message += f"; {UNKNOWN_OUTCOME}"
+    return KycError("UPSTREAM_INVALID_RESPONSE", message, details={"status": status}, status=status)
 
 
 def unwrap(response: httpx2.Response) -> tuple[Any, str]:
@@ -53,18 +65,8 @@ def unwrap(response: httpx2.Response) -> tuple[Any, str]:
     if not response.is_success:
         raise _failure(response, body)
     if not isinstance(body, dict):
-        raise KycError(
-            "UPSTREAM_INVALID_RESPONSE",
-            f"the KYC service answered HTTP {response.status_code} with a body that is not a JSON object",
-            details={"status": response.status_code},
-            status=response.status_code,
-        )
+        raise _unreadable(response, "a body that is not a JSON object")
     if "data" not in body or body.get("success") is False:
-        raise KycError(
-            "UPSTREAM_INVALID_RESPONSE",
-            "the KYC service's answer has no data; check get_kyc_status or get_latest_cardholder_kyc before retrying",
-            details={"status": response.status_code},
-            status=response.status_code,
-        )
+        raise _unreadable(response, "an envelope without data" if "data" not in body else "a failure envelope")
     message = body.get("message")
     return body["data"], message if isinstance(message, str) else ""
