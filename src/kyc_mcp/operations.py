@@ -37,6 +37,7 @@ class Operation:
     requires: tuple[str, ...] = ()  # flow prerequisites, checked in order (kyc_mcp.guard.flow.REQUIREMENTS)
     consent: bool = False  # identity data leaves the machine: ask the user first
     kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status operation
+    verified_by: str | None = None  # the read showing whether a call whose answer was lost took effect
 
     def api_for(self, args: Mapping[str, Any]) -> Api:
         """The API this call talks to."""
@@ -112,6 +113,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         destructive=True,
         requires=("masterpay_user", "metadata"),
+        verified_by="get_profile",
     ),
     Operation(
         "get_document",
@@ -137,6 +139,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         destructive=True,
         requires=("masterpay_user",),
+        verified_by="get_document",
     ),
     Operation(
         "upload_kyc_document",
@@ -152,6 +155,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=False,
         requires=("masterpay_user",),
         consent=True,
+        verified_by="get_kyc_status",
     ),
     Operation(
         "submit_kyc",
@@ -172,6 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "no_active_masterpay_kyc",
         ),
         consent=True,
+        verified_by="get_kyc_status",
     ),
     Operation(
         "get_kyc_status",
@@ -198,6 +203,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         requires=("masterpay_user", "wallet_fields"),
         consent=True,
+        verified_by="get_kyc_status",
     ),
     # Cardholder KYC, in flow order (cardholder-kyc-api.txt; names from NOTES.md)
     Operation(
@@ -241,6 +247,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=False,
         requires=("kyc_files", "own_files", "document_validated", "no_active_cardholder_kyc"),
         consent=True,
+        verified_by="get_latest_cardholder_kyc",
     ),
     Operation(
         "get_latest_cardholder_kyc",

@@ -18,6 +18,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
+from kyc_mcp.operations import BY_NAME
 from kyc_mcp.upstream.client import MAX_ATTEMPTS
 from kyc_mcp.upstream.envelopes import UNKNOWN_OUTCOME
 from tests.helpers import JPEG_BYTES, Sandbox, User, b64, complete_profile, free_port
@@ -177,5 +178,7 @@ async def test_a_submission_whose_answer_is_lost_is_sent_once_and_never_again(
             elapsed = time.monotonic() - started
             error = _clear_error(result, elapsed, tool=submission.tool, code=expected.code, limit=POST_LIMIT)
             assert (UNKNOWN_OUTCOME in error["message"]) == expected.unknown_outcome, error
+            verify = BY_NAME[submission.tool].verified_by
+            assert [step["tool"] for step in error["next_steps"]] == [verify], error  # check before resending
             await refused(client, submission.tool, arguments, "ALREADY_SUBMITTED")
     assert upstream.requests[route] == 1, f"{submission.tool} was sent {upstream.requests[route]} times"

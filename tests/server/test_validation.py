@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Sandbox, User, years_ago
-from tests.mcp_client import Connect, refused, request_log, start_masterpay
+from tests.helpers import JPEG_BYTES, Sandbox, User, b64, years_ago
+from tests.mcp_client import Connect, ok, refused, request_log, start_masterpay
 
 pytestmark = pytest.mark.anyio
 
@@ -78,7 +78,7 @@ async def test_bad_arguments_are_refused_before_the_upstream(
     problems = {p["field"]: p["message"] for p in error["details"]["errors"]}
     assert field in problems, error
     assert words in problems[field], problems[field]
-    assert f"{field}: " in error["message"] and "nothing was sent" in error["message"]
+    assert f"{field} - " in error["message"] and "nothing was sent" in error["message"]
     assert "input_value" not in error["message"] and "Traceback" not in error["message"]
 
 
@@ -87,6 +87,21 @@ async def test_a_refusal_never_echoes_the_submitted_value(connect: Connect, user
     async with connect(user) as client:
         error = await refused(client, "update_profile", {"phone_number": secret_like}, "VALIDATION")
     assert secret_like not in str(error) and "4111" not in str(error)
+
+
+async def test_an_unknown_secret_named_argument_is_named_in_a_readable_message(connect: Connect, user: User) -> None:
+    async with connect(user) as client:
+        error = await refused(client, "get_profile", {"pin": None, "access_token": "x"}, "VALIDATION")
+    assert "access_token - unknown argument" in error["message"] and "pin - unknown argument" in error["message"]
+    assert "[REDACTED]" not in error["message"]
+
+
+async def test_vocabularies_are_accepted_in_any_case(connect: Connect, user: User) -> None:
+    async with connect(user) as client:
+        await start_masterpay(client)
+        document = {"document_type": " passportfront", "file_data": b64(JPEG_BYTES), "file_name": "p.jpg"}
+        uploaded = await ok(client, "upload_kyc_document", {**document, "mime_type": "IMAGE/JPEG"})
+    assert (uploaded["document_type"], uploaded["mime_type"]) == ("PassportFront", "image/jpeg")
 
 
 async def test_arguments_are_normalised_before_sending(connect: Connect, user: User) -> None:

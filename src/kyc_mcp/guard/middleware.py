@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 REDACTED_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 WITHHELD = "The result was withheld because it could not be checked for secrets. Try again or report this problem."
 ANONYMOUS = "anonymous"
+OUTCOME_UNKNOWN = frozenset({"UPSTREAM_UNAVAILABLE", "UPSTREAM_INVALID_RESPONSE"})  # the answer was lost or unreadable
 UNGUIDED = frozenset({"AUTH_REQUIRED", "TOKEN_EXPIRED", "STATE_UNAVAILABLE"})  # no flow step fixes these
 
 
@@ -220,9 +221,18 @@ class Guard:
         if envelope.get("code") == "CONSENT_DECLINED":
             return wire, "consent_declined"
         if not envelope.get("next_steps"):
-            envelope["next_steps"] = [step.wire() for step in _without(await self._next_steps(api), op.name)]
+            envelope["next_steps"] = [step.wire() for step in await self._recovery(op, api, envelope.get("code"))]
             _set_text(wire, {"error": envelope})
         return wire, "failed"
+
+    async def _recovery(self, op: Operation, api: Api, code: Any) -> list[NextStep]:
+        """What to do after a failure that brought no guidance of its own."""
+        if code in OUTCOME_UNKNOWN and op.verified_by:
+            return [NextStep(op.verified_by, f"see whether {op.name} took effect before sending it again")]
+        steps = _without(await self._next_steps(api), op.name)
+        if not steps and code in OUTCOME_UNKNOWN:
+            return [NextStep(op.name, "try again in a minute: the KYC service did not answer properly")]
+        return steps
 
     async def _next_steps(self, api: Api) -> list[NextStep]:
         """The flow's next steps for this principal; none when the state store cannot be read."""

@@ -7,6 +7,7 @@ are the same object.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -117,3 +118,13 @@ PhoneCountryCode = Annotated[
 IdentityNumber = Annotated[str, Field(min_length=1, max_length=64)]
 Lower = BeforeValidator(_lower)
 Upper = BeforeValidator(_upper)
+
+
+def any_case(values: Iterable[str]) -> BeforeValidator:
+    """Accept a vocabulary's values in any case (space around them trimmed), passing on their own spelling."""
+    canonical = {value.casefold(): value for value in values}
+
+    def spelled(value: object) -> object:
+        return canonical.get(value.strip().casefold(), value) if isinstance(value, str) else value
+
+    return BeforeValidator(spelled)

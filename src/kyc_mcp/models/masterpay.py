@@ -16,6 +16,7 @@ from kyc_mcp.models.fields import (
     PhoneCountryCode,
     PhoneNumber,
     Text,
+    any_case,
 )
 from kyc_mcp.models.uploads import FileSource, StoredFile
 from kyc_mcp.vocabulary import DOCUMENT_TYPES, GENDERS, IDENTITY_TYPES, OCCUPATIONS
@@ -86,6 +87,7 @@ class DocumentUpdate(AtLeastOne):
 class DocumentUpload(FileSource):
     document_type: Annotated[
         Literal[DOCUMENT_TYPES],  # type: ignore[valid-type]
+        any_case(DOCUMENT_TYPES),
         Field(description="What the file shows: an identity document side, a selfie, or proof of address."),
     ]
 

@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from kyc_mcp.models.fields import Input, Output
+from kyc_mcp.models.fields import Input, Output, any_case
 from kyc_mcp.vocabulary import MIME_EXTENSIONS
 
 BASE64_MAX_BYTES = 2 * 1024 * 1024
-MimeType = Literal[tuple(MIME_EXTENSIONS)]  # type: ignore[valid-type]
+MimeType = Annotated[Literal[tuple(MIME_EXTENSIONS)], any_case(MIME_EXTENSIONS)]  # type: ignore[valid-type]
 
 
 class FileSource(Input):

@@ -29,18 +29,23 @@ def _request(op: Operation, args: Input, settings: Settings) -> tuple[dict[str, 
     return {"json": args.model_dump(mode="json", exclude=set(op.header_fields), exclude_none=True)}, {}
 
 
+def _unreadable(op: Operation, problem: str) -> KycError:
+    message = f"the KYC service's answer to {op.name} {problem}"
+    if not op.read_only:
+        message += "; the service accepted the request, so check its result before sending it again"
+    return KycError("UPSTREAM_INVALID_RESPONSE", message)
+
+
 def _shape(op: Operation, data: Any) -> Output:
     if not isinstance(data, dict):
-        raise KycError("UPSTREAM_INVALID_RESPONSE", f"the KYC service's answer to {op.name} is not a JSON object")
+        raise _unreadable(op, "is not a JSON object")
     try:
         return op.output.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors(include_input=False)
         )
-        raise KycError(
-            "UPSTREAM_INVALID_RESPONSE", f"the KYC service's answer to {op.name} has an unexpected shape ({problems})"
-        ) from None
+        raise _unreadable(op, f"has an unexpected shape ({problems})") from None
 
 
 async def invoke(op: Operation, args: Input, upstream: Upstream, token: str | None, settings: Settings) -> Output:

@@ -27,7 +27,8 @@ def validation_error(op: Operation, exc: ValidationError) -> KycError:
         {"field": ".".join(map(str, e["loc"])) or "arguments", "message": _message(e, op)}
         for e in exc.errors(include_input=False, include_url=False)
     ]
-    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    # "field - message": a "field: message" pair would read as a secret's value to the redactor ("pin: unknown")
+    summary = "; ".join(f"{p['field']} - {p['message']}" for p in problems)
     return KycError(
         "VALIDATION",
         f"invalid arguments for {op.name} ({summary}); nothing was sent. Correct them and call {op.name} again.",
