@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kyc_mcp.guard.redact import _suspect, patterns
+from kyc_mcp.guard.redact import Redactor, _suspect, patterns
 
 FRAGMENTS = st.sampled_from(
     [
@@ -43,3 +43,12 @@ TEXT = st.lists(st.one_of(FRAGMENTS, st.text(max_size=12)), max_size=6).map("".j
 def test_text_the_quick_check_skips_is_text_no_pattern_changes(text: str) -> None:
     if not _suspect(text):
         assert patterns(text) == text
+
+
+def test_a_calls_redactor_remembers_texts_and_forgets_them_when_it_learns_a_secret() -> None:
+    redactor = Redactor().scoped(["FZ1234567K"])
+    text = "passport FZ1234567K, session s3cr3t-session-value"
+    first = redactor.text(text)
+    assert first == redactor.text(text) == "passport *******67K, session s3cr3t-session-value"
+    redactor.add_secrets(["s3cr3t-session-value"])
+    assert redactor.text(text) == "passport *******67K, session [REDACTED]"

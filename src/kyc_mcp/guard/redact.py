@@ -56,8 +56,9 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{256,}={0,2}")
 # Every pattern above needs one of these words (lower case), "eyJ", 13 digits in a row or 256 characters: text
 # with none of them is left alone after a few fast string scans, without running any pattern.
 _HINTS = ("passw", "pin", "otp", "cvv", "cvc", "secret", "key", "token", "bearer")
-_NO_DIGITS = str.maketrans("", "", "0123456789")
-_CARD_HINT = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
+# Digits become 0 and spaces and hyphens go: a card number's 13 digits become "0" * 13.
+_CARD_VIEW = str.maketrans("123456789", "000000000", " -")
+MEMO_ENTRIES = 8192  # texts a call's redactor remembers (repeated values: statuses, names)
 _KINDS: dict[str, str | None] = {}  # key -> its kind; keys come from a small vocabulary
 
 
@@ -70,7 +71,7 @@ def _suspect(text: str) -> bool:
     for hint in _HINTS:  # a loop: a generator costs more than these scans
         if hint in lower:
             return True
-    return size >= 13 and size - len(text.translate(_NO_DIGITS)) >= 13 and _CARD_HINT.search(text) is not None
+    return size >= 13 and "0" * 13 in text.translate(_CARD_VIEW)
 
 
 def _card(match: re.Match[str]) -> str:
@@ -155,6 +156,7 @@ class Redactor:
         self._secrets: frozenset[str] = frozenset()
         self._identities: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+        self._memo: dict[str, str] | None = None  # a call's redactor only: it lives as long as the call
 
     def scoped(self, identities: Iterable[str], secrets: Iterable[str] = ()) -> Redactor:
         """A redactor that also masks these identity numbers and removes these secrets (a call's own: its
@@ -162,6 +164,7 @@ class Redactor:
         child = copy.copy(self)
         child._identities = frozenset(v for v in identities if v and len(v) >= 4) if not self.show_pii else frozenset()
         child._secrets = self._secrets | {v for v in secrets if v and len(v) >= 6}
+        child._memo = {}
         return child
 
     def add_secrets(self, values: Iterable[str | None]) -> None:
@@ -169,8 +172,21 @@ class Redactor:
         fresh = {v for v in values if v and len(v) >= 6}
         with self._lock:
             self._secrets = self._secrets | fresh
+            if self._memo is not None:
+                self._memo = {}
 
     def text(self, text: str) -> str:
+        memo = self._memo
+        if memo is None:
+            return self._text(text)
+        if (known := memo.get(text)) is not None:
+            return known
+        redacted = self._text(text)
+        if len(text) < 256 and len(memo) < MEMO_ENTRIES:
+            memo[text] = redacted
+        return redacted
+
+    def _text(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
