@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: test demo fuzz bench lint sandbox snapshots manifest clean
 
@@ -18,11 +19,15 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --record
 
 fuzz: $(STAMP)
-	KYC_MCP_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/reliability/test_fuzz.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/reliability/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from benchmarks.measure import FULL, QUICK, Report, Scale, Target, interleaved, percentile, sandbox_process
+from benchmarks.measure import FULL, Report, Scale, Target, cli, flat, interleaved, percentile, sandbox_process
 from tests.helpers import clean_env, free_port
 
 CLIENTS = 32
@@ -105,9 +105,9 @@ async def measure(scale: Scale) -> Report:
             )
     rates = {name: [len(run) / scale.seconds for run in runs] for name, runs in samples.items()}
     for name, runs in samples.items():
-        flat = [s for run in runs for s in run]
-        p50, p99 = percentile(flat, 50) * 1000, percentile(flat, 99) * 1000
-        report.rows.append([name, len(flat), statistics.median(rates[name]), p50, p99])
+        every = flat(runs)
+        p50, p99 = percentile(every, 50) * 1000, percentile(every, 99) * 1000
+        report.rows.append([name, len(every), statistics.median(rates[name]), p50, p99])
     ratio = statistics.median(a / b for a, b in zip(rates["kyc-mcp"], rates["bare"], strict=True))
     report.targets.append(Target("kyc-mcp/bare calls per second", ratio, 0.8, at_most=False))
     return report
@@ -118,4 +118,4 @@ def run(scale: Scale = FULL) -> Report:
 
 
 if __name__ == "__main__":
-    print(run(QUICK if "--quick" in sys.argv else FULL).markdown())
+    cli(run)

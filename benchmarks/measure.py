@@ -1,10 +1,15 @@
-"""What every benchmark shares: the scale it runs at, percentiles, interleaved rounds, a sandbox process with
-users, and the report (a markdown table plus ratios checked against their targets)."""
+"""What every benchmark shares: the scale it runs at (and the command line that sets it), percentiles,
+interleaved rounds, a sandbox process with users, and the report (a markdown table plus ratios checked
+against their targets)."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import logging
 import math
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -37,6 +42,16 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def size_label(size: int) -> str:
+    """`10 KB`, `1 MB`, `15 MB` (decimal units)."""
+    return f"{size / 1e6:g} MB" if size >= 1_000_000 else f"{size / 1e3:g} KB"
+
+
+def flat(runs: list[list[float]]) -> list[float]:
+    """Every sample of every round."""
+    return [sample for run in runs for sample in run]
+
+
 @dataclass(frozen=True)
 class Target:
     """A ratio and the bound it must respect."""
@@ -57,6 +72,8 @@ class Target:
 
 @dataclass
 class Report:
+    """One benchmark's figures: a table (rows of `columns`), the ratios against their targets, and notes."""
+
     title: str
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
@@ -116,3 +133,63 @@ def sandbox_process(*flags: str, **env: str) -> Iterator[Sandbox]:
             sandbox.close()
             process.stop()
             kill_process(process)
+
+
+def parse_scale(argv: list[str] | None = None, description: str | None = None) -> tuple[Scale, argparse.Namespace]:
+    """The scale the command line asks for: `--quick` (the smoke scale) or `FULL`, each part overridable."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="the tiny scale of the smoke run in make test")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (repeats) of the variants compared")
+    parser.add_argument("--calls", type=int, help="calls per variant per round")
+    parser.add_argument("--seconds", type=float, help="seconds of a timed load per variant per round")
+    parser.add_argument("--sizes", type=lambda s: tuple(int(v) for v in s.split(",")), help="bytes, e.g. 1000,5000")
+    parser.add_argument("--upload-bytes", type=int, help="size of the uploaded file")
+    parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile of the run (bench extra)")
+    parser.add_argument("--record", action="store_true", help="(python -m benchmarks) record in RESULTS.md")
+    parser.add_argument("--only", help="(python -m benchmarks) comma-separated benchmark names to run")
+    args = parser.parse_args(argv)
+    overrides = {
+        name: getattr(args, name)
+        for name in ("rounds", "calls", "seconds", "sizes", "upload_bytes")
+        if getattr(args, name) is not None
+    }
+    return dataclasses.replace(QUICK if args.quick else FULL, **overrides), args
+
+
+@contextmanager
+def profiled(path: str | None) -> Iterator[None]:
+    """Profile the block with pyinstrument (in the `bench` extra) into `path` (text), when a path is given."""
+    if path is None:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        Path(path).write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
+        print(f"profile written to {path}")
+
+
+def cli(run: Callable[[Scale], Report], argv: list[str] | None = None) -> Report:
+    """One benchmark from the command line (`python -m benchmarks.NAME [--quick] [--rounds N] ...`): run it at
+    the scale asked for and print its report."""
+    scale, args = parse_scale(argv, sys.modules[run.__module__].__doc__)
+    with quiet(), profiled(args.profile):
+        report = run(scale)
+    print(report.markdown(), flush=True)
+    return report
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """No INFO logs (the SDK's and httpx2's request logs) inside the block."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(previous)

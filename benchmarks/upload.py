@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import httpx2
 
-from benchmarks.measure import FULL, QUICK, Report, Scale, Target, sandbox_process
+from benchmarks.measure import FULL, Report, Scale, Target, cli, sandbox_process, size_label
 from tests.helpers import clean_env
 
 DOCUMENTS_PATH = "/api/v1/masterpay/kyc/documents"
@@ -95,7 +95,7 @@ def _one(variant: str, url: str, token: str, path: Path) -> dict[str, Any]:
 def measure(scale: Scale) -> Report:
     size = scale.upload_bytes
     report = Report(
-        f"Upload of a {size / 1e6:g} MB JPEG by path ({scale.rounds} interleaved rounds, a fresh process each)",
+        f"Upload of a {size_label(size)} JPEG by path ({scale.rounds} interleaved rounds, a fresh process each)",
         ["variant", "median s", "median peak RSS growth MB", "growth / file size"],
     )
     with tempfile.TemporaryDirectory() as folder, sandbox_process() as sandbox:
@@ -125,4 +125,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--worker":
         worker(sys.argv[2], sys.argv[3], sys.argv[4], Path(sys.argv[5]))
     else:
-        print(run(QUICK if "--quick" in sys.argv else FULL).markdown())
+        cli(run)

@@ -7,15 +7,35 @@ import math
 
 import pytest
 
+from benchmarks import redaction
 from benchmarks.__main__ import BENCHMARKS
-from benchmarks.measure import QUICK
+from benchmarks.measure import QUICK, Report, cli, parse_scale
 
 
-@pytest.mark.parametrize("module", BENCHMARKS, ids=lambda module: module.__name__.rsplit(".", 1)[-1])
-def test_each_benchmark_reports_its_figures_and_targets(module) -> None:
-    report = module.run(QUICK)
+def assert_well_formed(report: Report) -> None:
     assert report.rows and all(len(row) == len(report.columns) for row in report.rows)
     numbers = [value for row in report.rows for value in row if isinstance(value, int | float)]
     assert numbers and all(math.isfinite(value) and value >= 0 for value in numbers)
     assert report.targets and all(math.isfinite(target.value) and target.value > 0 for target in report.targets)
-    assert report.markdown().startswith(f"### {report.title}")
+    table = report.markdown()
+    assert table.startswith(f"### {report.title}")
+    assert table.count("\n| ") == len(report.rows) + 2  # header, separator and one line per row
+    assert all(target.line() in table for target in report.targets)
+
+
+@pytest.mark.parametrize("module", BENCHMARKS, ids=lambda module: module.__name__.rsplit(".", 1)[-1])
+def test_each_benchmark_reports_its_figures_and_targets(module) -> None:
+    assert_well_formed(module.run(QUICK))
+
+
+def test_a_benchmark_runs_alone_at_the_size_and_repeats_given(capsys) -> None:
+    report = cli(redaction.run, ["--rounds", "1", "--sizes", "1000,3000"])
+    assert_well_formed(report)
+    assert [row[0] for row in report.rows][:2] == ["1 KB", "3 KB"]
+    assert capsys.readouterr().out.startswith(f"### {report.title}")
+
+
+def test_the_command_line_overrides_each_part_of_the_scale() -> None:
+    scale, _ = parse_scale(["--quick", "--rounds", "3", "--calls", "9", "--seconds", "0.25", "--upload-bytes", "7"])
+    assert (scale.rounds, scale.calls, scale.seconds, scale.upload_bytes) == (3, 9, 0.25, 7)
+    assert scale.sizes == QUICK.sizes
