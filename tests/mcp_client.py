@@ -47,6 +47,18 @@ async def refused(client: Client, tool: str, arguments: dict[str, Any] | None = 
     return error_of(await client.call_tool(tool, arguments or {}), tool, code)
 
 
+def log_mark(sandbox: Sandbox) -> int:
+    """Where the sandbox's request log stands now: the `seq` of its newest entry (0 when empty)."""
+    log = request_log(sandbox)
+    return log[-1]["seq"] if log else 0
+
+
+def requests_since(sandbox: Sandbox, mark: int) -> list[dict[str, Any]]:
+    """The API requests the sandbox logged after `mark` (by sequence number: the log keeps only the newest
+    10,000, so positions in it would shift once it is full)."""
+    return [entry for entry in request_log(sandbox) if entry["seq"] > mark]
+
+
 def request_log(sandbox: Sandbox) -> list[dict[str, Any]]:
     response = sandbox.admin.get("/sandbox/requests")
     assert response.status_code == 200

@@ -13,7 +13,7 @@ from typing import Any
 from kyc_mcp.config import Settings
 from kyc_mcp.server.doctor import run
 from tests.helpers import Sandbox, User, clean_env, free_port
-from tests.mcp_client import request_log
+from tests.mcp_client import log_mark, requests_since
 
 
 def _doctor(**settings: Any) -> tuple[int, dict[str, str], str]:
@@ -37,7 +37,7 @@ def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_good_configuration_passes_and_prints_no_secret(sandbox: Sandbox, user: User, uploads: Path) -> None:
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     done = _cli(
         "--json",
         AIOT_API_BASE_URL=sandbox.url,
@@ -53,7 +53,7 @@ def test_a_good_configuration_passes_and_prints_no_secret(sandbox: Sandbox, user
     assert "expires in" in next(c["detail"] for c in report["checks"] if c["name"] == "masterpay token")
     for secret in (user.access_token, user.refresh_token):
         assert secret not in done.stdout + done.stderr
-    probes = [(e["method"], e["path"]) for e in request_log(sandbox)[before:]]
+    probes = [(e["method"], e["path"]) for e in requests_since(sandbox, before)]
     assert probes == [("GET", "/api/v1/profile"), ("GET", "/api/v1/cardholder-kyc/latest")]
 
 
@@ -84,10 +84,10 @@ def test_an_expired_token_fails_without_a_refresh_token_and_is_never_refreshed(s
     assert status == 1 and verdicts["masterpay token"] == "fail"
     assert "expired 60 min ago" in text
 
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     status, verdicts, text = _doctor(api_base_url=sandbox.url, access_token=expired, refresh_token=user.refresh_token)
     assert status == 0 and verdicts["masterpay token"] == "warn" and "masterpay token accepted" not in verdicts
-    assert "/api/v1/auth/refresh" not in [e["path"] for e in request_log(sandbox)[before:]]
+    assert "/api/v1/auth/refresh" not in [e["path"] for e in requests_since(sandbox, before)]
     assert expired not in text and user.refresh_token not in text
 
 

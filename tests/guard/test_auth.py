@@ -9,27 +9,27 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Sandbox, User
-from tests.mcp_client import Connect, ok, refused, request_log
+from tests.mcp_client import Connect, log_mark, ok, refused, request_log, requests_since
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_without_a_token_every_tool_is_refused_with_guidance(connect: Connect, sandbox: Sandbox) -> None:
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(None) as client:
         for tool in ("get_profile", "create_masterpay_user", "get_latest_cardholder"):
             error = await refused(client, tool, code="AUTH_REQUIRED")
             assert "AIOT_ACCESS_TOKEN" in error["message"] and "Never ask the user for a password" in error["message"]
-    assert request_log(sandbox)[before:] == []
+    assert requests_since(sandbox, before) == []
 
 
 async def test_an_expired_token_without_refresh_is_refused(connect: Connect, sandbox: Sandbox, user: User) -> None:
     expired = sandbox.issue_token(user.email, -3600)
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(None, access_token=expired) as client:
         error = await refused(client, "get_profile", code="TOKEN_EXPIRED")
     assert expired not in json.dumps(error)
-    assert request_log(sandbox)[before:] == []
+    assert requests_since(sandbox, before) == []
 
 
 async def test_an_expired_token_is_refreshed_in_memory(connect: Connect, sandbox: Sandbox, user: User) -> None:

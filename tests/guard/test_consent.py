@@ -11,7 +11,7 @@ from mcp.client import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
 
 from tests.helpers import PNG_BYTES, Sandbox, User, b64
-from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused, request_log
+from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -31,7 +31,7 @@ class Asker:
 
 
 def _uploads_sent(sandbox: Sandbox, since: int) -> list[str]:
-    return [e["path"] for e in request_log(sandbox)[since:] if e["path"] == "/api/v1/media/file"]
+    return [e["path"] for e in requests_since(sandbox, since) if e["path"] == "/api/v1/media/file"]
 
 
 @MODES
@@ -39,7 +39,7 @@ async def test_accepted_consent_sends_and_the_question_is_a_redacted_summary(
     connect: Connect, sandbox: Sandbox, user: User, uploads: Path, mode: str
 ) -> None:
     asker = Asker()
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user, mode=mode, client_options={"elicitation_callback": asker}) as client:
         await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
         body = await ready_cardholder_kyc(client, uploads)
@@ -57,7 +57,7 @@ async def test_accepted_consent_sends_and_the_question_is_a_redacted_summary(
 async def test_declined_consent_sends_nothing(
     connect: Connect, sandbox: Sandbox, user: User, uploads: Path, mode: str, action: str, confirm: bool
 ) -> None:
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user, mode=mode, client_options={"elicitation_callback": Asker(action, confirm)}) as client:
         error = await refused(
             client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")}, "CONSENT_DECLINED"
@@ -66,14 +66,14 @@ async def test_declined_consent_sends_nothing(
         await ok(client, "create_masterpay_user")
         data = {"document_type": "Selfie", "file_data": b64(PNG_BYTES), "file_name": "me.png", "mime_type": "image/png"}
         await refused(client, "upload_kyc_document", data, "CONSENT_DECLINED")
-    assert [e["path"] for e in request_log(sandbox)[before:]] == ["/api/v1/masterpay/users"]
+    assert [e["path"] for e in requests_since(sandbox, before)] == ["/api/v1/masterpay/users"]
 
 
 @MODES
 async def test_a_client_without_elicitation_is_not_asked(
     connect: Connect, sandbox: Sandbox, user: User, uploads: Path, mode: str
 ) -> None:
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user, mode=mode) as client:
         await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
     assert len(_uploads_sent(sandbox, before)) == 1

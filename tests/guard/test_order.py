@@ -13,7 +13,7 @@ from mcp import Client
 from kyc_mcp.guard.flow import MILESTONES, REMEMBERED
 from kyc_mcp.operations import OPERATIONS
 from tests.helpers import Sandbox, User, complete_profile, unique_number
-from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused, request_log, start_masterpay
+from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since, start_masterpay
 
 pytestmark = pytest.mark.anyio
 FIRST_STEPS = {"create_masterpay_user", "upload_kyc_file"}  # a flow's first step is never out of order
@@ -63,13 +63,13 @@ async def test_every_state_changing_tool_out_of_order_is_refused_and_nothing_is_
     assert set(OUT_OF_ORDER) == {op.name for op in OPERATIONS if not op.read_only} - FIRST_STEPS | {
         "validate_kyc_document"
     }
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user) as client:
         for tool in OUT_OF_ORDER:
             error = await refused(client, tool, valid_arguments(tool, uploads, {}, {}), "FLOW_ORDER")
             assert error["next_steps"], tool
             assert error["next_steps"][0]["tool"] in {op.name for op in OPERATIONS}
-    assert request_log(sandbox)[before:] == []
+    assert requests_since(sandbox, before) == []
 
 
 @pytest.mark.parametrize(
@@ -134,10 +134,10 @@ async def test_submit_kyc_needs_documents_and_a_complete_profile(
             and "english_first_name" not in error["details"]["missing_fields"]
         )
         await ok(client, "update_profile", complete_profile())
-        before = len(request_log(sandbox))
+        before = log_mark(sandbox)
         assert (await ok(client, "submit_kyc"))["next_steps"][0]["tool"] == "wait_for_kyc_decision"
         # what was recorded is not read again: only the status (is a KYC pending?) before the submission
-        sent = [(e["method"], e["path"]) for e in request_log(sandbox)[before:]]
+        sent = [(e["method"], e["path"]) for e in requests_since(sandbox, before)]
         assert sent == [("GET", "/api/v1/masterpay/kyc/status"), ("POST", "/api/v1/masterpay/kyc/submit")]
         error = await refused(client, "submit_kyc", code="ALREADY_SUBMITTED")
         assert error["details"]["status"] == "pending"

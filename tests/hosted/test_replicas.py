@@ -20,7 +20,7 @@ from kyc_mcp.guard.state import FlowState
 from tests.helpers import Sandbox, free_port
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import Redis, StartServer
-from tests.mcp_client import ok, refused, request_log
+from tests.mcp_client import log_mark, ok, refused, requests_since
 
 pytestmark = pytest.mark.anyio
 
@@ -59,11 +59,11 @@ async def test_consent_needs_the_shared_request_state_keys(
         for i in range(2)
     ]
     user = hosted_sandbox.new_user()
-    before = len(request_log(hosted_sandbox))
+    before = log_mark(hosted_sandbox)
     async with connect_http([r.url for r in replicas], user.access_token) as (client, _):
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
             await client.call_tool("upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
-    assert [e["path"] for e in request_log(hosted_sandbox)[before:]] == []
+    assert [e["path"] for e in requests_since(hosted_sandbox, before)] == []
 
 
 async def test_many_principals_at_once_never_cross(
@@ -102,11 +102,11 @@ async def test_redis_down_at_start_fails_readiness_and_closes_the_guard(
     assert store["verdict"] == "fail" and "redis cannot be reached" in store["detail"]
     assert "flow-state store (redis) cannot be reached" in server.output()
     user = hosted_sandbox.new_user()
-    before = len(request_log(hosted_sandbox))
+    before = log_mark(hosted_sandbox)
     async with connect_http([server.url], user.access_token) as (client, _):
         error = await refused(client, "create_masterpay_user", code="STATE_UNAVAILABLE")
     assert "nothing was sent" in error["message"] and "redis://" not in json.dumps(error)
-    assert request_log(hosted_sandbox)[before:] == []
+    assert requests_since(hosted_sandbox, before) == []
 
 
 async def test_redis_lost_mid_flow_fails_closed_then_recovers(
@@ -118,10 +118,10 @@ async def test_redis_lost_mid_flow_fails_closed_then_recovers(
         await ok(client, "create_masterpay_user")
         await ok(client, "get_kyc_metadata")
         private_redis.stop()
-        before = len(request_log(hosted_sandbox))
+        before = log_mark(hosted_sandbox)
         for tool, arguments in (("update_profile", {"english_first_name": "Ada"}), ("get_profile", {})):
             await refused(client, tool, arguments, "STATE_UNAVAILABLE")
-        assert request_log(hosted_sandbox)[before:] == []
+        assert requests_since(hosted_sandbox, before) == []
         assert httpx2.get(server.url + "/readyz").status_code == 503
 
         private_redis.restart()  # back, but empty: the steps are recorded again

@@ -457,7 +457,8 @@ def test_request_log_records_api_calls_without_secrets(sandbox_factory: Callable
         ("GET", "/api/v1/cardholder-kyc/latest", 404),
         ("GET", "/api/v1/nothing", 404),
     ]
-    assert all(set(entry) == {"time", "method", "path", "status"} for entry in log)
+    assert all(set(entry) == {"seq", "time", "method", "path", "status"} for entry in log)
+    assert [entry["seq"] for entry in log] == list(range(log[0]["seq"], log[0]["seq"] + len(log)))
     times = [entry["time"] for entry in log]
     assert times == sorted(times) and all(t.endswith("Z") for t in times)
     text = resp.text

@@ -8,7 +8,7 @@ import pytest
 
 from kyc_mcp.models.uploads import BASE64_MAX_BYTES
 from tests.helpers import GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, b64, big_jpeg
-from tests.mcp_client import Connect, ok, refused, request_log
+from tests.mcp_client import Connect, log_mark, ok, refused, requests_since
 
 pytestmark = pytest.mark.anyio
 
@@ -89,12 +89,12 @@ async def test_a_bad_path_is_refused_before_the_upstream(
 ) -> None:
     make, words = BAD_PATHS[case]
     path = make(uploads, tmp_path)
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user) as client:
         error = await refused(client, "upload_kyc_file", {"file_path": str(path)}, "VALIDATION")
     assert words in error["message"]
     assert error["details"]["field"] == "file_path"
-    assert len(request_log(sandbox)) == before
+    assert requests_since(sandbox, before) == []
 
 
 async def test_path_uploads_need_configured_roots(connect: Connect, user: User, uploads: Path) -> None:
@@ -117,8 +117,8 @@ async def test_path_uploads_need_configured_roots(connect: Connect, user: User, 
 async def test_bad_base64_is_refused_before_the_upstream(
     connect: Connect, sandbox: Sandbox, user: User, data: str, name: str, mime: str, words: str
 ) -> None:
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user) as client:
         error = await refused(client, "upload_kyc_file", {"file_data": data, "file_name": name, "mime_type": mime})
     assert error["code"] == "VALIDATION" and words in error["message"]
-    assert len(request_log(sandbox)) == before
+    assert requests_since(sandbox, before) == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import JPEG_BYTES, Sandbox, User, b64, years_ago
-from tests.mcp_client import Connect, ok, refused, request_log, start_masterpay
+from tests.mcp_client import Connect, log_mark, ok, refused, requests_since, start_masterpay
 
 pytestmark = pytest.mark.anyio
 
@@ -71,10 +71,10 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 async def test_bad_arguments_are_refused_before_the_upstream(
     connect: Connect, sandbox: Sandbox, user: User, tool: str, arguments: dict[str, Any], field: str, words: str
 ) -> None:
-    before = len(request_log(sandbox))
+    before = log_mark(sandbox)
     async with connect(user) as client:
         error = await refused(client, tool, arguments, "VALIDATION")
-    assert len(request_log(sandbox)) == before, "a refused call reached the upstream"
+    assert requests_since(sandbox, before) == [], "a refused call reached the upstream"
     problems = {p["field"]: p["message"] for p in error["details"]["errors"]}
     assert field in problems, error
     assert words in problems[field], problems[field]

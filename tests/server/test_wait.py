@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from tests.helpers import Sandbox, User, complete_profile
-from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused, request_log, start_masterpay
+from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since, start_masterpay
 
 pytestmark = pytest.mark.anyio
 STATUS_PATH = "/api/v1/masterpay/kyc/status"
@@ -96,6 +96,6 @@ async def test_cancellation_stops_the_polling(connect: Connect, sandbox: Sandbox
         with anyio.move_on_after(1.0):
             await client.call_tool("wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 120})
         await anyio.sleep(0.2)
-        polls = sum(1 for e in request_log(sandbox) if e["path"] == STATUS_PATH)
+        mark = log_mark(sandbox)
         await anyio.sleep(2.5)  # the backoff would have polled at least once more by now
-        assert sum(1 for e in request_log(sandbox) if e["path"] == STATUS_PATH) == polls
+        assert [e["path"] for e in requests_since(sandbox, mark)] == []

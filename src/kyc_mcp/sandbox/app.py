@@ -116,8 +116,9 @@ class RequestLog:
             await self.app(scope, receive, remember_status)
         finally:
             now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            entry = {"time": now, "method": scope["method"], "path": scope["path"], "status": status}
-            self.sandbox.request_log.append(entry)
+            self.sandbox.requests_seen += 1
+            entry = {"seq": self.sandbox.requests_seen, "time": now, "method": scope["method"], "path": scope["path"]}
+            self.sandbox.request_log.append(entry | {"status": status})
 
 
 def create_app(settings: SandboxSettings | None = None) -> Starlette:

@@ -30,6 +30,7 @@ class SandboxState:
     runtime: Runtime
     jwt_secret: str
     request_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
+    requests_seen: int = 0  # every API request ever logged: the next entry's `seq` is one more
 
 
 def state(request: Request) -> SandboxState:
