@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -496,15 +496,22 @@ class SandboxProcess:
         raise AssertionError(f"sandbox not healthy after {timeout}s:\n{self.output()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"sandbox ignored signal {sig}:\n{self.output()}") from None
-        return self.proc.returncode
+        return stop_process(self.proc, self.output, sig, timeout)
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes], output: Callable[[], str], sig: int = signal.SIGTERM, timeout: float = 20.0
+) -> int:
+    """Signal a process and wait for it; kill it and fail, with its output, if it ignores the signal."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"process {proc.args} ignored signal {sig}:\n{output()}") from None
+    return proc.returncode
 
 
 def start_sandbox_process(

@@ -23,7 +23,16 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, clean_env, free_port, running_sandbox
+from tests.helpers import (
+    JPEG_BYTES,
+    PDF_BYTES,
+    PNG_BYTES,
+    Sandbox,
+    clean_env,
+    free_port,
+    running_sandbox,
+    stop_process,
+)
 
 JWT_SECRET = "hosted-tests-jwt-secret-0123456789abcdef"
 AUDIENCE = "aiot-api"  # what the sandbox's tokens carry
@@ -118,15 +127,7 @@ class HttpServer:
         return self.log.read_text(errors="replace")
 
     def stop(self, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"the server ignored SIGTERM:\n{self.output()}") from None
-        return self.proc.returncode
+        return stop_process(self.proc, self.output, timeout=timeout)
 
 
 def launch(log_dir: Path, env: dict[str, str], *flags: str) -> HttpServer:
