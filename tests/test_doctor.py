@@ -16,11 +16,11 @@ from tests.helpers import Sandbox, User, clean_env, free_port
 from tests.mcp_client import log_mark, requests_since
 
 
-def _doctor(**settings: Any) -> tuple[int, dict[str, str], str]:
+def _doctor(hosted: bool = False, **settings: Any) -> tuple[int, dict[str, str], str]:
     """Exit status, verdict per check, and the text output of an in-process run."""
     text, as_json = io.StringIO(), io.StringIO()
-    status = run(Settings(**settings), text)
-    assert run(Settings(**settings), as_json, as_json=True) == status
+    status = run(Settings(**settings), text, hosted=hosted)
+    assert run(Settings(**settings), as_json, as_json=True, hosted=hosted) == status
     report = json.loads(as_json.getvalue())
     assert report["ok"] is (status == 0)
     return status, {c["name"]: c["verdict"] for c in report["checks"]}, text.getvalue()
@@ -107,3 +107,18 @@ def test_an_invalid_variable_is_named_and_exits_2() -> None:
     done = _cli(KYC_MCP_TIMEOUT="soon")
     assert done.returncode == 2
     assert "KYC_MCP_TIMEOUT" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_each_api_names_its_own_token_variable(sandbox: Sandbox, user: User) -> None:
+    status, verdicts, text = _doctor(api_base_url=sandbox.url, cardholder_access_token=user.access_token)
+    assert status == 1 and verdicts["masterpay token"] == "fail" and verdicts["cardholder token accepted"] == "ok"
+    assert "AIOT_ACCESS_TOKEN is not set" in text and "AIOT_CARDHOLDER_ACCESS_TOKEN is set" in text
+
+
+def test_for_the_http_transport_no_configured_token_is_needed(sandbox: Sandbox) -> None:
+    status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url)
+    assert status == 0 and verdicts["bearer tokens"] == "warn" and "KYC_MCP_JWT_KEY" in text
+    assert not any(name.endswith("token") for name in verdicts)
+    status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url, jwt_key="k" * 40, jwt_audience="aiot-api")
+    assert status == 0 and verdicts["bearer tokens"] == "ok" and "audience aiot-api" in text
+    assert "k" * 40 not in text

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print a machine-readable transcript instead")
     doctor = commands.add_parser("doctor", help="check configuration, reachability and tokens (prints no secret)")
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="the transport to check for (http: requests bring their own tokens)",
+    )
     return parser
 
 
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             from .doctor import run as doctor
 
-            return doctor(Settings.from_env(), sys.stdout, as_json=args.json)
+            return doctor(Settings.from_env(), sys.stdout, as_json=args.json, hosted=args.transport == "http")
         from .demo import run
 
         return run(sys.stdout, as_json=args.json)

@@ -84,7 +84,8 @@ def _settings_checks(settings: Settings) -> list[Check]:
 
 def _token_check(api: Api, settings: Settings) -> tuple[Check, str | None]:
     """Presence and expiry of the API's token; the token itself for the probe (None when it is not usable)."""
-    variable = _SETTINGS_ENV["cardholder_access_token" if settings.cardholder_access_token else "access_token"]
+    own = api == "cardholder" and settings.cardholder_access_token is not None
+    variable = _SETTINGS_ENV["cardholder_access_token" if own else "access_token"]
     secret = settings.access_token if api == "masterpay" else settings.cardholder_token
     name = f"{api} token"
     if secret is None:
@@ -156,8 +157,19 @@ async def probe_apis(settings: Settings, tokens: dict[Api, str | None] | None = 
     return checks
 
 
-async def diagnose(settings: Settings) -> list[Check]:
-    """Every check, in the order they are shown."""
+def _bearer_check(settings: Settings) -> Check:
+    """Over HTTP each request brings its token: what the server checks of it."""
+    if not (settings.jwt_key or settings.jwks_url):
+        detail = "signatures are not verified here (the KYC API verifies them): set KYC_MCP_JWT_KEY or KYC_MCP_JWKS_URL"
+        return Check("bearer tokens", "warn", detail)
+    source = "KYC_MCP_JWKS_URL" if settings.jwks_url else "KYC_MCP_JWT_KEY"
+    audience = f", audience {settings.jwt_audience}" if settings.jwt_audience else " (no audience check)"
+    return Check("bearer tokens", "ok", f"each request's token is verified with {source}{audience}")
+
+
+async def diagnose(settings: Settings, hosted: bool = False) -> list[Check]:
+    """Every check, in the order they are shown; `hosted`: for `serve --transport http`, whose requests bring
+    their own tokens (the configured ones are not used)."""
     checks = _settings_checks(settings)
     if settings.state_url is not None:
         store = open_store(settings)
@@ -166,19 +178,22 @@ async def diagnose(settings: Settings) -> list[Check]:
         finally:
             await store.aclose()
     tokens: dict[Api, str | None] = {}
-    for api in settings.toolsets:
-        token_check, tokens[api] = _token_check(api, settings)
-        checks.append(token_check)
+    if hosted:
+        checks.append(_bearer_check(settings))
+    else:
+        for api in settings.toolsets:
+            token_check, tokens[api] = _token_check(api, settings)
+            checks.append(token_check)
     return checks + await probe_apis(settings, tokens)
 
 
-def run(settings: Settings, out: TextIO, as_json: bool = False) -> int:
+def run(settings: Settings, out: TextIO, as_json: bool = False, hosted: bool = False) -> int:
     """Print the checks (redacted) and return the exit status."""
     redactor = Redactor()
     redactor.add_secrets(
         [s.get_secret_value() for s in (settings.access_token, settings.refresh_token, settings.cardholder_token) if s]
     )
-    checks = [Check(c.name, c.verdict, redactor.text(c.detail)) for c in anyio.run(diagnose, settings)]
+    checks = [Check(c.name, c.verdict, redactor.text(c.detail)) for c in anyio.run(diagnose, settings, hosted)]
     failed = any(c.verdict == "fail" for c in checks)
     if as_json:
         print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2), file=out)
