@@ -59,6 +59,11 @@ class Settings(BaseModel):
     public_url: str | None = None  # the MCP endpoint's public URL (the OAuth resource identifier)
     max_request_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
+    max_response_bytes: int = Field(default=8 * 1024 * 1024, gt=0)  # an upstream answer's body, decoded
+    insecure_unverified_tokens: bool = False  # development only: accept bearer tokens without a signature check
+    allowed_hosts: tuple[str, ...] = ()  # Host header values a non-loopback bind answers
+    allowed_origins: tuple[str, ...] = ()  # Origin header values a non-loopback bind answers
+    submit_wait_seconds: float = Field(default=45.0, gt=0, le=600)  # a submission waits this long for another
 
     @field_validator("toolsets", mode="before")
     @classmethod
@@ -69,6 +74,11 @@ class Settings(BaseModel):
     @classmethod
     def _split_scopes(cls, value: Any) -> Any:
         return [part for part in value.replace(",", " ").split() if part] if isinstance(value, str) else value
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("state_url")
     @classmethod
@@ -175,6 +185,11 @@ _SETTINGS_ENV = {
     "public_url": "KYC_MCP_PUBLIC_URL",
     "max_request_bytes": "KYC_MCP_MAX_REQUEST_BYTES",
     "shutdown_grace_seconds": "KYC_MCP_SHUTDOWN_GRACE",
+    "max_response_bytes": "KYC_MCP_MAX_RESPONSE_BYTES",
+    "insecure_unverified_tokens": "KYC_MCP_INSECURE_UNVERIFIED_TOKENS",
+    "allowed_hosts": "KYC_MCP_ALLOWED_HOSTS",
+    "allowed_origins": "KYC_MCP_ALLOWED_ORIGINS",
+    "submit_wait_seconds": "KYC_MCP_SUBMIT_WAIT",
 }
 _SANDBOX_ENV = {
     "db_path": "KYC_SANDBOX_DB",

@@ -1,9 +1,14 @@
-"""One pooled `httpx2.AsyncClient` per upstream API, with explicit timeouts and safe retries.
+"""One pooled `httpx2.AsyncClient` per upstream API, with explicit timeouts, safe retries, no cookies and a
+response-size cap.
 
 Each attempt must be answered, body included, within `KYC_MCP_TIMEOUT` (httpx's own timeouts are per read, so a
 trickled body would escape them). GETs are retried on connection failures, timeouts, 429 and 502/503/504 with
 jittered exponential backoff (honouring `Retry-After`) inside a bounded time budget. POST and PUT are never
 retried: a KYC submission must not be sent twice.
+
+The clients are shared by every user of a hosted server, so they keep no cookie jar: a `Set-Cookie` is refused
+and no `Cookie` header is ever sent. A body is streamed and counted (decoded) as it arrives, and an answer
+larger than `KYC_MCP_MAX_RESPONSE_BYTES` is dropped with `UPSTREAM_INVALID_RESPONSE`, so memory never holds more.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import random
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from http.cookiejar import Cookie, CookieJar, CookiePolicy
 from types import TracebackType
 from typing import Any, Literal
 
@@ -29,6 +35,24 @@ STATUSES: ContextVar[list[int] | None] = ContextVar("kyc_mcp_upstream_statuses",
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.25
+# Framing headers of the streamed answer, which no longer describe the body once it is read and decoded.
+FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class RefuseCookies(CookiePolicy):
+    """A cookie policy that stores no cookie and returns none: one user's cookie never rides another's request."""
+
+    def set_ok(self, cookie: Cookie, request: object) -> bool:
+        return False
+
+    def return_ok(self, cookie: Cookie, request: object) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: object) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: object) -> bool:
+        return False
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,34 @@ def _transport_failure(exc: httpx2.TransportError | TimeoutError, method: str, u
     return KycError("UPSTREAM_UNAVAILABLE", message, details={"reason": type(exc).__name__})
 
 
+def _too_large(response: httpx2.Response, limit: int) -> KycError:
+    message = (
+        f"the KYC service answered HTTP {response.status_code} with a body larger than the {limit}-byte limit, "
+        "so kyc-mcp dropped it unread"
+    )
+    if response.request.method != "GET":
+        message += f"; {UNKNOWN_OUTCOME}"
+    message += ". If such answers are expected, the server's operator can raise KYC_MCP_MAX_RESPONSE_BYTES."
+    details = {"status": response.status_code, "reason": "response too large", "limit_bytes": limit}
+    return KycError("UPSTREAM_INVALID_RESPONSE", message, details=details, status=response.status_code)
+
+
+async def _read_capped(response: httpx2.Response, limit: int) -> httpx2.Response:
+    """The streamed `response` read whole, unless its (declared or decoded) body passes `limit` bytes."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(response, limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(response, limit)
+        chunks.append(chunk)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in FRAMING_HEADERS]
+    return httpx2.Response(response.status_code, headers=headers, content=b"".join(chunks), request=response.request)
+
+
 class Upstream:
     """Both upstream APIs; use as an async context manager so the connection pools are closed."""
 
@@ -72,7 +124,13 @@ class Upstream:
         limits = httpx2.Limits(max_connections=50, max_keepalive_connections=10)
         bases = {"masterpay": settings.api_base_url, "cardholder": settings.cardholder_url}
         self._clients = {
-            api: httpx2.AsyncClient(base_url=url, timeout=timeout, limits=limits, transport=transport)
+            api: httpx2.AsyncClient(
+                base_url=url,
+                timeout=timeout,
+                limits=limits,
+                transport=transport,
+                cookies=CookieJar(policy=RefuseCookies()),
+            )
             for api, url in bases.items()
         }
 
@@ -104,13 +162,11 @@ class Upstream:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with anyio.fail_after(self._settings.timeout_seconds):  # whole answer: a trickled body too
-                    response = await client.send(request)
+                    response = await self._receive(client, request)
             except (httpx2.TransportError, TimeoutError) as exc:
                 failure = _transport_failure(exc, request.method, str(client.base_url))
                 wait = None
             else:
-                if (statuses := STATUSES.get()) is not None:
-                    statuses.append(response.status_code)
                 if not (retryable and response.status_code in RETRY_STATUSES):
                     return response
                 failure, wait = None, _retry_after(response)
@@ -123,3 +179,13 @@ class Upstream:
         if failure is not None:
             raise failure
         return response
+
+    async def _receive(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+        """One attempt: the answer streamed and read within the size cap (its connection released either way)."""
+        response = await client.send(request, stream=True)
+        if (statuses := STATUSES.get()) is not None:
+            statuses.append(response.status_code)
+        try:
+            return await _read_capped(response, self._settings.max_response_bytes)
+        finally:
+            await response.aclose()
