@@ -62,7 +62,7 @@ def test_json_transcript_walks_both_flows_to_approval_step_by_step() -> None:
     assert all(s["ok"] for s in by_position[1:])
     profile = by_position[3]["result"]
     assert profile["passport"] == "******567"
-    assert profile["debug"]["session"]["access_token"] == "[REDACTED]" and "[card ending" in profile["debug"]["note"]
+    assert "debug" not in profile  # the secrets the sandbox leaked in an undeclared field are omitted
     assert {s["tool"] for s in by_position if s["consent_question"]} == CONSENTED
     waits = [s["result"] for s in by_position if s["tool"] == "wait_for_kyc_decision"]
     assert [w["status"] for w in waits] == ["approved", "approved"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kyc_mcp.sandbox.canaries import CANARIES, HARMLESS
+from kyc_mcp.sandbox.canaries import CANARIES
 from tests.helpers import Sandbox, complete_profile, running_sandbox, unique_number
 from tests.mcp_client import Connect
 
@@ -90,9 +90,7 @@ async def test_canaries_never_leak(
     for tool, _, dumped in outputs:
         assert leaks(dumped) == [], f"{tool} leaked"
     profile = json.loads(next(d for t, e, d in outputs if t == "update_profile" and not e))["structuredContent"]
-    debug = profile["debug"]
-    assert debug["pincode"] == HARMLESS["pincode"] and debug["token_count"] == HARMLESS["token_count"]
-    assert debug["session"]["access_token"] == "[REDACTED]" and debug["payment"]["cvv"] == "[REDACTED]"
+    assert "debug" not in profile  # no output model declares it: omitted (deny by default)
     assert profile["english_first_name"] == "[card ending 1111]"
     assert profile["passport"] == "******766"
     missing = json.loads(next(d for t, e, d in outputs if t == "get_latest_cardholder_kyc"))
@@ -116,4 +114,4 @@ async def test_identity_numbers_show_with_show_pii(connect: Connect, canary_sand
         await client.call_tool("get_kyc_metadata", {})
         result = await client.call_tool("update_profile", {"passport": "P99887766"})
     assert result.structured_content["passport"] == "P99887766"
-    assert result.structured_content["debug"]["auth"]["password"] == "[REDACTED]"
+    assert "debug" not in result.structured_content  # no output model declares it: omitted

@@ -25,7 +25,7 @@ from kyc_mcp.errors import KycError, NextStep, to_text
 from kyc_mcp.guard import flow
 from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import CredentialSource
-from kyc_mcp.guard.redact import IDENTITY_KEYS, Redactor
+from kyc_mcp.guard.redact import Redactor, key_kind
 from kyc_mcp.guard.state import StateStore
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools import validated
@@ -252,7 +252,9 @@ async def _call_counting(ctx: ServerRequestContext[Any, Any], call_next: CallNex
 
 def _call_redactor(redactor: Redactor, arguments: Any) -> Redactor:
     """The redactor for one request: it also knows the call's identity numbers and the request's bearer token."""
-    identities = [str(v) for k, v in arguments.items() if k in IDENTITY_KEYS] if isinstance(arguments, dict) else []
+    identities = (
+        [str(v) for k, v in arguments.items() if key_kind(k) == "identity"] if isinstance(arguments, dict) else []
+    )
     verified = get_access_token()
     return redactor.scoped(identities, [verified.token] if verified else [])
 

@@ -1,151 +1,78 @@
 """Redaction of secrets and identity numbers from anything a model, a host or a log could see.
 
-Layers (DESIGN.md section 4): exact values of known secrets; key names (whole words or suffixes, so that
-`token_count` and `pincode` survive); value patterns anywhere in text (JWTs whose header decodes, `Bearer`
-credentials, Luhn-valid card numbers, `password=...`-style pairs); base64 payloads replaced by a size note;
-identity numbers masked to their last 3 characters unless PII display is on. Every pattern is linear-time.
+By construction (DESIGN.md section 4; the tables and rules are in `redact_words.py` and `redact_text.py`,
+documented in docs/redaction.md):
+- values under a secret name (any convention, any value type) are removed; under an identity name, masked to
+  their last 3 characters (unless PII display is on); base64 file data becomes a size note; dict keys are
+  redacted as text;
+- text is normalised (NFKC, format characters removed) and the value rules applied; text that holds JSON is
+  redacted structurally;
+- the exact secrets the process knows are removed in plain, base64 and URL-encoded forms, and the identity
+  numbers a call knows (its arguments, identity values found in the same result) wherever they appear, in any
+  case and with any spacing.
+Every step is linear in the input; nesting deeper than `MAX_DEPTH` is replaced by a note, never a RecursionError.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import json
 import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from kyc_mcp.errors import to_text
+from kyc_mcp.guard.redact_text import REDACTED, mask_identity, normalize, patterns, size_note, suspect
+from kyc_mcp.guard.redact_words import Kind, key_kind
 
-REDACTED = "[REDACTED]"
-SECRET_KEYS = frozenset(
-    {
-        "password",
-        "passwd",
-        "pin",
-        "transaction_pin",
-        "otp",
-        "cvv",
-        "cvc",
-        "cvv2",
-        "card_number",
-        "pan",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "token",
-        "secret",
-        "api_key",
-        "authorization",
-        "verification_token",
-    }
-)
-IDENTITY_KEYS = frozenset({"passport", "nric", "id_number", "number_id"})
-BASE64_KEYS = frozenset({"file_data"})
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
-_CARD = re.compile(r"(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")  # ASCII digits, as card numbers are
-_PAIR = re.compile(
-    r"(?i)\b(password|passwd|pin|otp|cvv2?|cvc|secret|api[_-]?key|(?:access|refresh|id)?[_-]?token)"
-    r"(\s*[:=]\s*|\s+is\s+)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'})\]]+)"
-)
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{256,}={0,2}")
-# Every pattern above needs one of these words (lower case), "eyJ", 13 digits in a row or 256 characters: text
-# with none of them is left alone after a few fast string scans, without running any pattern.
-_HINTS = ("passw", "pin", "otp", "cvv", "cvc", "secret", "key", "token", "bearer")
-# Digits become 0 and spaces and hyphens go: a card number's 13 digits become "0" * 13.
-_CARD_VIEW = str.maketrans("123456789", "000000000", " -")
+__all__ = ["MAX_DEPTH", "REDACTED", "Redactor", "key_kind", "mask_identity", "patterns"]
+MAX_DEPTH = 64
+TOO_DEEP = "[nested too deeply, not shown]"
 MEMO_ENTRIES = 8192  # texts a call's redactor remembers (repeated values: statuses, names)
-_KINDS: dict[str, str | None] = {}  # key -> its kind; keys come from a small vocabulary
+MIN_SECRET = 6
+MIN_IDENTITY = 4
+_ECHO_SEPARATORS = r"[\s./_-]{0,3}"
 
 
-def _suspect(text: str) -> bool:
-    """Whether any value pattern could match `text` (a superset check, much cheaper than the patterns)."""
-    size = len(text)
-    if size >= 256 or "eyJ" in text:
-        return True
-    lower = text.casefold()  # folds as the patterns' IGNORECASE does (the long s is an s)
-    for hint in _HINTS:  # a loop: a generator costs more than these scans
-        if hint in lower:
-            return True
-    return size >= 13 and "0" * 13 in text.translate(_CARD_VIEW)
+def _encodings(secret: str) -> set[str]:
+    """A secret as it may appear: plain, base64 (standard and URL-safe, padded or not), URL-encoded."""
+    raw = secret.encode()
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        forms |= {encoded, encoded.rstrip("=")}
+    return {form for form in forms if len(form) >= MIN_SECRET}
 
 
-def _card(match: re.Match[str]) -> str:
-    digits = re.sub(r"[^0-9]", "", match.group())
-    return f"[card ending {digits[-4:]}]" if _luhn(digits) else match.group()
+def _echo_pattern(identities: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for these identity numbers in any case, with up to 3 separators between characters."""
+    cores = {re.sub(r"[\W_]", "", normalize(v)).upper() for v in identities}
+    cores = {core for core in cores if len(core) >= MIN_IDENTITY}
+    if not cores:
+        return None
+    alternatives = (_ECHO_SEPARATORS.join(map(re.escape, core)) for core in sorted(cores, key=len, reverse=True))
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-def patterns(text: str) -> str:
-    """The value patterns applied to text: JWTs, `Bearer` credentials, `password=...` pairs, card numbers,
-    base64 runs."""
-    if "eyJ" in text:
-        text = _JWT.sub(lambda m: REDACTED if _is_jwt(m.group()) else m.group(), text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _CARD.sub(_card, text)
-    if len(text) >= 256:
-        text = _BASE64_RUN.sub(lambda m: _size_note(m.group()), text)
-    return text
-
-
-def _words(key: str) -> list[str]:
-    return [w for w in _WORD_SPLIT.split(key) if w] if key else []
-
-
-def _key_kind(key: str) -> str | None:
-    """`secret`, `identity`, `base64` or None, matching whole words or suffixes of the key's words."""
-    try:
-        return _KINDS[key]
-    except KeyError:
-        kind = _classify(key)
-    if len(_KINDS) < 10_000:
-        _KINDS[key] = kind
-    return kind
-
-
-def _classify(key: str) -> str | None:
-    words = [w.lower() for w in _words(key)]
-    suffixes = {"_".join(words[i:]) for i in range(len(words))}
-    if suffixes & SECRET_KEYS:
-        return "secret"
-    if suffixes & IDENTITY_KEYS:
-        return "identity"
-    if suffixes & BASE64_KEYS:
-        return "base64"
-    return None
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
-def _is_jwt(candidate: str) -> bool:
-    header = candidate.split(".", 1)[0]
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-    except (ValueError, binascii.Error):
-        return False
-    return isinstance(decoded, dict) and "alg" in decoded
-
-
-def mask_identity(value: str) -> str:
-    """An identity number masked to its last 3 characters."""
-    keep = value[-3:] if len(value) > 3 else ""
-    return "*" * max(len(value) - len(keep), 3) + keep
-
-
-def _size_note(value: str) -> str:
-    return f"[base64 data, about {len(value) * 3 // 4} bytes, not shown]"
+def _identity_values(value: Any) -> list[str]:
+    """The identity numbers under identity names anywhere in a JSON-like value (iterative, bounded)."""
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and key_kind(key) == "identity" and isinstance(child, str | int):
+                    found.append(str(child))
+                elif isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return found
 
 
 class Redactor:
@@ -153,8 +80,9 @@ class Redactor:
 
     def __init__(self, show_pii: bool = False) -> None:
         self.show_pii = show_pii
-        self._secrets: frozenset[str] = frozenset()
+        self._secrets: frozenset[str] = frozenset()  # every known secret, in every encoded form
         self._identities: frozenset[str] = frozenset()
+        self._echo: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         self._memo: dict[str, str] | None = None  # a call's redactor only: it lives as long as the call
 
@@ -162,14 +90,16 @@ class Redactor:
         """A redactor that also masks these identity numbers and removes these secrets (a call's own: its
         arguments' identity numbers, its request's bearer token) wherever they appear in text."""
         child = copy.copy(self)
-        child._identities = frozenset(v for v in identities if v and len(v) >= 4) if not self.show_pii else frozenset()
-        child._secrets = self._secrets | {v for v in secrets if v and len(v) >= 6}
+        if not self.show_pii:
+            child._identities = self._identities | {str(v) for v in identities if v}
+            child._echo = _echo_pattern(child._identities)
+        child._secrets = self._secrets | {form for v in secrets if v and len(v) >= MIN_SECRET for form in _encodings(v)}
         child._memo = {}
         return child
 
     def add_secrets(self, values: Iterable[str | None]) -> None:
-        """Remember exact secret values (tokens) so they are removed wherever they appear."""
-        fresh = {v for v in values if v and len(v) >= 6}
+        """Remember exact secret values (tokens) so they are removed wherever they appear, in any encoding."""
+        fresh = {form for v in values if v and len(v) >= MIN_SECRET for form in _encodings(v)}
         with self._lock:
             self._secrets = self._secrets | fresh
             if self._memo is not None:
@@ -187,48 +117,74 @@ class Redactor:
         return redacted
 
     def _text(self, text: str) -> str:
+        view = normalize(text)
+        clean = view
         for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        for identity in self._identities:
-            if identity in text:
-                text = text.replace(identity, mask_identity(identity))
-        return patterns(text) if _suspect(text) else text
+            if secret in clean:
+                clean = clean.replace(secret, REDACTED)
+        if self._echo is not None:
+            clean = self._echo.sub(lambda m: mask_identity(m.group()), clean)
+        if suspect(clean):
+            clean = patterns(clean)
+        return text if clean == view else clean
 
     def value(self, value: Any, key: str = "") -> Any:
         """A redacted copy of a JSON-like value; `key` is the name it was found under."""
-        kind = _key_kind(key) if key else None
+        redactor = self
+        if not self.show_pii and (found := _identity_values(value)):
+            redactor = self.scoped(found)
+        return redactor._value(value, key_kind(key) if key else None, 0)
+
+    def _value(self, value: Any, kind: Kind | None, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            return TOO_DEEP
         if kind is not None:
-            return self._keyed(value, kind, key)
+            return self._keyed(value, kind, depth)
         if isinstance(value, str):
-            return self.text(value)
+            return self._string(value, depth)
         if isinstance(value, dict):
-            return {k: self.value(v, k if isinstance(k, str) else str(k)) for k, v in value.items()}
+            return self._dict(value, None, depth)
         if isinstance(value, list | tuple):
-            return [self.value(v) for v in value]
+            return [self._value(v, None, depth + 1) for v in value]
         return value
 
-    def _keyed(self, value: Any, kind: str, key: str) -> Any:
-        """A value found under a secret, identity or base64 key."""
+    def _dict(self, value: dict[Any, Any], inherited: Kind | None, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            name = k if isinstance(k, str) else str(k)
+            clean = self.text(name)
+            while clean in out:  # two keys redacted alike stay two keys
+                clean += "'"
+            out[clean] = self._value(v, key_kind(name) or inherited, depth + 1)
+        return out
+
+    def _keyed(self, value: Any, kind: Kind, depth: int) -> Any:
+        """A value found under a secret, identity or base64 name."""
+        if value is None or isinstance(value, bool) or value in ("", [], {}):
+            return value
         if kind == "secret":
-            return value if value in (None, "", [], {}) else REDACTED
-        if isinstance(value, str):
-            if kind == "base64" and len(value) > 64:
-                return _size_note(value)
-            if kind == "identity" and not self.show_pii:
-                return mask_identity(value)
-            return self.text(value)
+            return REDACTED
+        if isinstance(value, dict):
+            return self._dict(value, kind, depth)
         if isinstance(value, list | tuple):
-            return [self.value(v, key if kind == "identity" else "") for v in value]
-        return self.value(value)
+            return [self._keyed(v, kind, depth + 1) for v in value]
+        if kind == "identity":
+            return str(value) if self.show_pii else mask_identity(str(value))
+        if isinstance(value, str) and len(value) > 64:  # base64
+            return size_note(value)
+        return self._value(value, None, depth)
+
+    def _string(self, value: str, depth: int) -> str:
+        """Text, or JSON held in a string (redacted structurally, written back only when it changed)."""
+        if value[:1] in ("{", "[") or value.lstrip()[:1] in ("{", "["):
+            try:
+                parsed = json.loads(value)
+            except (ValueError, RecursionError):
+                return self.text(value)
+            clean = self._value(parsed, None, depth + 1)
+            return value if clean == parsed else to_text(clean)
+        return self.text(value)
 
     def json_text(self, text: str) -> str:
         """Text that may hold JSON: redacted structurally when it parses, as text otherwise."""
-        stripped = text.lstrip()
-        if stripped[:1] in ("{", "["):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                return self.text(text)
-            return to_text(self.value(parsed))
-        return self.text(text)
+        return self._string(text, 0)

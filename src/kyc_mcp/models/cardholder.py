@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from kyc_mcp.models.fields import AdultBirthDate, Date, IdentityNumber, Input, LettersOnly, Lower, Output, Upper
 from kyc_mcp.models.uploads import FileSource, StoredFile
@@ -112,7 +112,10 @@ class LatestKyc(CardholderKyc):
 
 
 class Cardholder(Output):
-    """The latest cardholder; its full shape is not published, so every field is passed through."""
+    """The latest cardholder; its full shape is not published, so every field is passed through (redacted): the
+    one exception to the outputs' allow-list (reference NOTES)."""
+
+    model_config = ConfigDict(extra="allow")
 
     uuid: str | None = None
     status: Status = None

@@ -32,9 +32,10 @@ class Step(BaseModel):
 
 
 class Output(BaseModel):
-    """Base of every tool output: tolerant of fields the upstream adds."""
+    """Base of every tool output, and its allow-list: fields the upstream adds that no output model declares are
+    omitted (deny by default), so an upstream that starts sending something new shows the model nothing new."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     next_steps: list[Step] = Field(
         default_factory=list, description="What to call next in this KYC flow, and why (from the server's flow guard)."

@@ -1,0 +1,343 @@
+"""The value rules of the redactor, applied to free text, each in one linear pass.
+
+Text is normalised first (`normalize`: Unicode NFKC, so fullwidth digits and NBSP become ASCII; format
+characters such as zero-width spaces removed). Then, in order:
+1. JWTs anywhere in a token run (after `_`, inside URL-encoding): from `eyJ` through its dot-separated segments;
+2. card numbers: Luhn-valid runs of 13-19 digits whose first digit is 2-6, with any one-character separator
+   (space, `-`, `.`, `/`, `_`), also inside longer digit runs, masked to their last four;
+3. URL userinfo (`https://user:pass@host`);
+4. a secret name and its value: `=`, `:`, quotes (`"refresh_token": "x"`, JSON escaped inside JSON), or a
+   space or ` is ` when the value looks like a secret (has a digit, or is long); `Bearer` and `Basic`
+   credentials; secret query parameters; identity names and values with a digit (masked, not removed);
+5. base64 runs of 256 characters or more, replaced by a size note.
+Every scan advances past what it examined, so no character is examined more than a constant number of times.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+
+from kyc_mcp.guard.redact_words import STEMS, kind_of_words, words
+
+REDACTED = "[REDACTED]"
+# Unicode's format characters (category Cf), checked against `unicodedata` by the tests.
+FORMAT_RANGES = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)  # fmt: skip
+_DROP_FORMAT = dict.fromkeys(c for low, high in FORMAT_RANGES for c in range(low, high + 1))
+_STEM = re.compile("|".join(STEMS), re.IGNORECASE)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_VALUE_STOP = frozenset(" \t\r\n,;&\"'<>(){}[]\\")
+_QUOTES = ('\\"', '"', "'")
+_SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
+# A digit run of 13 digits or more, with single separators: starts only where no digit precedes.
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ ./_-]?[0-9]){12,}")
+_SEPARATOR = re.compile(r"[ ./_-]")
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}")
+_CARD_VIEW = str.maketrans("123456789", "000000000", " ./_-")
+MAX_CARD_RUN = 64  # digits; a longer run is not shown at all
+MIN_LONE_SECRET = 20  # an unlabelled value after a secret name and a space is a secret at this length
+
+
+def normalize(text: str) -> str:
+    """NFKC with format characters removed; ASCII text is returned as it is."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text.translate(_DROP_FORMAT)).translate(_DROP_FORMAT)
+
+
+def suspect(text: str) -> bool:
+    """Whether any rule could change `text` (normalised): a cheap superset check."""
+    if len(text) >= 256 or "eyJ" in text or "://" in text or _STEM.search(text):
+        return True
+    return len(text) >= 13 and "0" * 13 in text.translate(_CARD_VIEW)
+
+
+def patterns(text: str) -> str:
+    """Every value rule applied to normalised text."""
+    if "eyJ" in text:
+        text = _jwts(text)
+    if len(text) >= 13 and "0" * 13 in text.translate(_CARD_VIEW):
+        text = _DIGIT_RUN.sub(_digit_run, text)
+    if "://" in text:
+        text = _userinfo(text)
+    text = _pairs(text)
+    if len(text) >= 256:
+        text = _BASE64_RUN.sub(lambda m: size_note(m.group()), text)
+    return text
+
+
+def size_note(value: str) -> str:
+    return f"[base64 data, about {len(value) * 3 // 4} bytes, not shown]"
+
+
+def mask_identity(value: str) -> str:
+    """An identity number masked to its last 3 characters."""
+    keep = value[-3:] if len(value) > 3 else ""
+    return "*" * max(len(value) - len(keep), 3) + keep
+
+
+# ------------------------------------------------------------------------------------------------ JWTs
+
+
+def _segment_end(text: str, start: int) -> int:
+    end = start
+    while end < len(text) and text[end] in _SEGMENT_CHARS:
+        end += 1
+    return end
+
+
+def _jwts(text: str) -> str:
+    """Every `eyJ...` segment of 10 characters or more, with the dot-separated segments that follow it."""
+    parts, done, found = [], 0, text.find("eyJ")
+    while found != -1:
+        end = _segment_end(text, found)
+        if end - found >= 10:
+            while end + 1 < len(text) and text[end] == "." and text[end + 1] in _SEGMENT_CHARS:
+                end = _segment_end(text, end + 1)
+            parts += [text[done:found], REDACTED]
+            done = end
+        found = text.find("eyJ", max(end, found + 3))
+    return "".join([*parts, text[done:]]) if parts else text
+
+
+# ----------------------------------------------------------------------------------------- card numbers
+
+
+def luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = ord(ch) - 48
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _card_like(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn(digits)
+
+
+def _well_grouped(sizes: list[int]) -> bool:
+    """Groups as card numbers are written: none shorter than 3, or all but the last of one size."""
+    return len(sizes) == 1 or min(sizes) >= 3 or len(set(sizes[:-1])) == 1
+
+
+def _cards_in(groups: list[str]) -> list[tuple[int, int, int, int]]:
+    """Card numbers in a run's digit groups: (first group, offset in it, last group, end offset in it)."""
+    found: list[tuple[int, int, int, int]] = []
+    i = 0
+    while i < len(groups):
+        hit = _card_from(groups, i)
+        if hit is None:
+            i += 1
+        else:
+            found.append(hit)
+            i = hit[2] + 1
+    return found
+
+
+def _card_from(groups: list[str], i: int) -> tuple[int, int, int, int] | None:
+    """A card number starting in group `i`: whole groups first, then windows inside a long group."""
+    digits, sizes = "", []
+    for j in range(i, len(groups)):
+        digits += groups[j]
+        sizes.append(len(groups[j]))
+        if len(digits) > 19:
+            break
+        if _card_like(digits) and _well_grouped(sizes):
+            return (i, 0, j, len(groups[j]))
+    group = groups[i]
+    for start in range(max(0, len(group) - 12)):
+        for size in range(13, min(19, len(group) - start) + 1):
+            if _card_like(group[start : start + size]):
+                return (i, start, i, start + size)
+    return None
+
+
+def _digit_run(match: re.Match[str]) -> str:
+    run = match.group()
+    groups = _SEPARATOR.split(run)
+    total = sum(map(len, groups))
+    if total > MAX_CARD_RUN:
+        return f"[a number of {total} digits, not shown]"
+    cards = _cards_in(groups)
+    if not cards:
+        return run
+    separators = [*_SEPARATOR.findall(run), ""]
+    out: list[str] = []
+    done = 0
+    for first, offset, last, end in cards:
+        out += [part for k in range(done, first) for part in (groups[k], separators[k])]
+        joined = "".join(groups[first : last + 1])
+        digits = joined[offset : len(joined) - (len(groups[last]) - end)]
+        out += [groups[first][:offset], f"[card ending {digits[-4:]}]", groups[last][end:], separators[last]]
+        done = last + 1
+    out += [part for k in range(done, len(groups)) for part in (groups[k], separators[k])]
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------- URL userinfo
+
+
+def _userinfo(text: str) -> str:
+    """`scheme://user:password@host` without the `user:password`."""
+    parts, done, found = [], 0, text.find("://")
+    while found != -1:
+        start = found + 3
+        end = start
+        while end < len(text) and text[end] not in "/?# \t\r\n\"'<>\\":
+            end += 1
+        at = text.rfind("@", start, end)
+        if at > start:
+            parts += [text[done:start], REDACTED]
+            done = at
+        found = text.find("://", max(end, start))
+    return "".join([*parts, text[done:]]) if parts else text
+
+
+# ------------------------------------------------------------------------------------ names and values
+
+
+def _name_span(text: str, hit: int, floor: int) -> tuple[int, int]:
+    start, end = hit, hit
+    while start > floor and text[start - 1] in _NAME_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _NAME_CHARS:
+        end += 1
+    return start, end
+
+
+def _words_before(text: str, start: int, floor: int) -> list[str]:
+    """Up to two space-separated words before `start` (bounded look-back), for `security code 913`."""
+    stop = max(floor, start - 40)
+    before = text[stop:start]
+    if not before.endswith(" "):
+        return []
+    return [w for part in before.split()[-2:] for w in words(part)]
+
+
+def _next_word(text: str, end: int) -> tuple[str, int]:
+    if end < len(text) and text[end] == " ":
+        stop = end + 1
+        while stop < len(text) and stop - end <= 24 and text[stop] in _NAME_CHARS:
+            stop += 1
+        return text[end + 1 : stop], stop
+    return "", end
+
+
+def _separator(text: str, end: int) -> tuple[int, str]:
+    """After a name: (where its value starts, the separator kind: `explicit`, `space` or ``)."""
+    pos = end
+    for quote in _QUOTES:
+        if text.startswith(quote, pos):
+            pos += len(quote)
+            break
+    while pos < len(text) and pos - end < 8 and text[pos] in " \t":
+        pos += 1
+    if pos < len(text) and text[pos] in ":=":
+        pos += 1 + (text.startswith("=>", pos) or text.startswith("==", pos))
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        return pos, "explicit"
+    if text.startswith("is ", pos):
+        return pos + 3, "space"
+    return (pos, "space") if pos > end else (pos, "")
+
+
+def _value_span(text: str, start: int) -> tuple[int, int]:
+    """The value at `start`: a quoted string (its content), or a run up to a delimiter."""
+    for quote in _QUOTES:
+        if text.startswith(quote, start):
+            begin = start + len(quote)
+            close = text.find(quote, begin)
+            while close != -1 and quote == '"' and text[close - 1] == "\\":
+                close = text.find(quote, close + 1)
+            return begin, len(text) if close == -1 else close
+    end = start
+    while end < len(text) and text[end] not in _VALUE_STOP:
+        end += 1
+    return start, end
+
+
+def _looks_secret(value: str) -> bool:
+    return any(ch.isdigit() for ch in value) or len(value) >= MIN_LONE_SECRET
+
+
+def _basic_credentials(value: str) -> bool:
+    try:
+        return b":" in base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _replacement(kind: str, scheme: str, value: str, separator: str) -> str | None:
+    """What the value becomes, or None when it stays."""
+    if not value:
+        return None
+    if scheme == "basic":
+        return REDACTED if _basic_credentials(value) else None
+    if scheme == "bearer":
+        return REDACTED if len(value) >= 8 else None
+    if kind == "identity":
+        return mask_identity(value) if any(ch.isdigit() for ch in value) else None
+    return REDACTED if separator == "explicit" or _looks_secret(value) else None
+
+
+def _pairs(text: str) -> str:
+    """Secret and identity values named in text, and `Bearer`/`Basic` credentials."""
+    edits: list[tuple[int, int, str]] = []
+    floor = 0
+    for hit in _STEM.finditer(text):
+        if hit.start() < floor:
+            continue
+        edit, floor = _pair_at(text, hit.start(), floor)
+        if edit is not None:
+            edits.append(edit)
+    return _apply(text, edits)
+
+
+def _pair_at(text: str, hit: int, floor: int) -> tuple[tuple[int, int, str] | None, int]:
+    """The edit for a name found at `hit`, and where scanning may resume."""
+    start, end = _name_span(text, hit, floor)
+    name = words(text[start:end])
+    scheme = name[-1] if len(name) == 1 and name[0] in _SCHEMES else ""
+    query = start > 0 and text[start - 1] in "?&"
+    kind = kind_of_words(_words_before(text, start, floor) + name, query) if not scheme else "secret"
+    if kind is None or kind == "base64":
+        return None, end
+    following, after = _next_word(text, end)
+    extra = words(following)
+    if extra and kind_of_words([*name, *extra]) is not None:
+        end = after  # `passport no E123`, `card number 4111...`
+    begin, separator = _separator(text, end)
+    if not separator:
+        return None, end
+    value_start, value_end = _value_span(text, begin)
+    value = text[value_start:value_end]
+    if value.lower() in _SCHEMES and not scheme:  # `Authorization: Bearer x`: the credential follows
+        value_start, value_end = _value_span(text, value_end + 1)
+        value = text[value_start:value_end]
+        scheme = "any"
+    new = _replacement(kind, scheme, value, "explicit" if scheme == "any" else separator)
+    if new is None:
+        return None, end
+    return (value_start, value_end, new), max(value_end, end)
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
+    if not edits:
+        return text
+    out, done = [], 0
+    for start, end, new in edits:
+        out += [text[done:start], new]
+        done = end
+    return "".join([*out, text[done:]])

@@ -1,0 +1,107 @@
+"""What a name means to the redactor: one table of secret names and one of identity-number names.
+
+A name (a dict key, or the words before a value in text) is split into words in every convention: snake_case,
+camelCase, PascalCase, UPPER_CASE, kebab-case, dotted.case, spaced words, digits apart (`password2` is
+`password`). It is a secret name when its last words are a phrase of `SECRET_PHRASES`, or such a phrase followed
+only by words of `SECRET_QUALIFIERS` (`password_hash`, `new_password`); the same for identity names with
+`IDENTITY_PHRASES`. Phrases also match glued (`accesstoken`, `apikey`). So `token_count`, `pincode`,
+`password_policy` and `passport_expiry` are ordinary names. In a query string (`?code=...&sig=...`) the names of
+`QUERY_SECRET_NAMES` are secrets too. Classification is linear in the name's length.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+Kind = Literal["secret", "identity", "base64"]
+
+SECRET_PHRASES = frozenset(
+    {
+        "password", "passwd", "pwd", "passcode", "passphrase", "one time password",
+        "pin", "transaction pin", "pin number", "otp", "otp code", "totp", "mfa code", "sms code",
+        "verification code", "auth code", "authorization code", "security code", "card security code",
+        "card verification code", "card verification value", "cvv", "cvv2", "cvc", "cvc2", "cvn", "csc",
+        "card number", "card no", "card num", "pan", "primary account number",
+        "token", "access token", "refresh token", "id token", "auth token", "session token", "bearer", "jwt",
+        "secret", "client secret", "secret key", "private key", "api key", "access key", "signing key",
+        "authorization", "auth", "cookie", "set cookie", "credential", "credentials", "session id",
+    }
+)  # fmt: skip
+SECRET_QUALIFIERS = frozenset(
+    {
+        "hash", "salt", "value", "plain", "plaintext", "text", "raw", "encrypted", "enc", "digest", "b64",
+        "base64", "str", "string", "data", "confirmation", "confirm", "again", "repeat", "new", "old", "current",
+    }
+)  # fmt: skip
+IDENTITY_PHRASES = frozenset(
+    {
+        "passport", "passport number", "passport no", "passport num", "passport nr", "passport id",
+        "nric", "nric number", "nric no", "id number", "id no", "id num", "number id", "id card number",
+        "id card no", "identity number", "identity no", "identity card number", "document number", "document no",
+        "doc number", "doc no", "national id", "national id number", "national identity number", "ic number",
+        "ic no", "ssn", "social security number", "tax id", "tax number", "org code", "driving license number",
+        "driver license number", "license number", "licence number", "fin number", "resident id",
+    }
+)  # fmt: skip
+IDENTITY_QUALIFIERS = frozenset({"value", "plain", "raw", "text", "str", "string"})
+BASE64_PHRASES = frozenset({"file data"})
+QUERY_SECRET_NAMES = frozenset({"code", "sig", "signature", "key", "ticket", "session", "state", "hash"})
+# Lower-case stems of every word that can end a secret or identity name: text without one of them has no pair.
+STEMS = (
+    "pass", "pwd", "pin", "otp", "mfa", "sms", "code", "cvv", "cvc", "cvn", "csc", "card", "pan", "token",
+    "bearer", "basic", "jwt", "secret", "key", "auth", "cookie", "credential", "session", "sig", "hash",
+    "ticket", "state", "nric", "number", "ssn", "tax", "national", "licen",
+)  # fmt: skip
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_GLUED = {phrase.replace(" ", ""): phrase for phrase in SECRET_PHRASES | IDENTITY_PHRASES if " " in phrase}
+# Each table's phrases written without spaces: words split oddly (`PaSsWoRd`) still match when glued again.
+_GLUED_FORMS = {table: frozenset(p.replace(" ", "") for p in table) for table in (SECRET_PHRASES, IDENTITY_PHRASES)}
+MAX_PHRASE_WORDS = 4
+_KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
+
+
+def words(name: str) -> list[str]:
+    """The lower-case words of a name in any convention; trailing numbers dropped (`password2`)."""
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    found = [w.lower() for w in _WORD.findall(name)]
+    while found and found[-1].isdigit():
+        found.pop()
+    return [_GLUED.get(w, w) for w in found]
+
+
+def _ends_with(found: list[str], phrases: frozenset[str], qualifiers: frozenset[str]) -> bool:
+    end = len(found)
+    while end > 1 and found[end - 1] in qualifiers:
+        end -= 1
+    tail = found[max(0, end - MAX_PHRASE_WORDS) : end]
+    if tail[-1].endswith("s"):  # plurals: `access_tokens`
+        tail = [*tail[:-1], tail[-1][:-1]] if " ".join(tail[-1:]) not in phrases else tail
+    return any(" ".join(tail[i:]) in phrases or "".join(tail[i:]) in _GLUED_FORMS[phrases] for i in range(len(tail)))
+
+
+def kind_of_words(found: list[str], query: bool = False) -> Kind | None:
+    """The kind of a name already split into words."""
+    if not found:
+        return None
+    if _ends_with(found, SECRET_PHRASES, SECRET_QUALIFIERS) or (query and found[-1] in QUERY_SECRET_NAMES):
+        return "secret"
+    if _ends_with(found, IDENTITY_PHRASES, IDENTITY_QUALIFIERS):
+        return "identity"
+    if " ".join(found[-2:]) in BASE64_PHRASES:
+        return "base64"
+    return None
+
+
+def key_kind(key: str) -> Kind | None:
+    """`secret`, `identity`, `base64` or None for a dict key."""
+    try:
+        return _KINDS[key]
+    except KeyError:
+        pass
+    kind = kind_of_words(words(key[-256:]))  # a name's meaning is in its last words; bounded work
+    if len(key) <= 64 and len(_KINDS) < 10_000:
+        _KINDS[key] = kind
+    return kind
