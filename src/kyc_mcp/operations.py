@@ -38,6 +38,7 @@ class Operation:
     consent: bool = False  # identity data leaves the machine: ask the user first
     kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status operation
     verified_by: str | None = None  # the read showing whether a call whose answer was lost took effect
+    serialized: bool = False  # a submission: one at a time per principal (a lock in the state store)
 
     def api_for(self, args: Mapping[str, Any]) -> Api:
         """The API this call talks to."""
@@ -176,6 +177,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "no_active_masterpay_kyc",
         ),
         consent=True,
+        serialized=True,
         verified_by="get_kyc_status",
     ),
     Operation(
@@ -203,6 +205,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         requires=("masterpay_user", "wallet_fields"),
         consent=True,
+        serialized=True,
         verified_by="get_kyc_status",
     ),
     # Cardholder KYC, in flow order (cardholder-kyc-api.txt; names from NOTES.md)
@@ -247,6 +250,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=False,
         requires=("kyc_files", "own_files", "document_validated", "no_active_cardholder_kyc"),
         consent=True,
+        serialized=True,
         verified_by="get_latest_cardholder_kyc",
     ),
     Operation(

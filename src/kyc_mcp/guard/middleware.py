@@ -140,7 +140,7 @@ class Guard:
             wire, decision = _error_wire(invalid), "invalid"
         else:
             ctx = replace(ctx, params={**params, "arguments": arguments})
-            wire, decision = await self._guarded(ctx, call_next, op, arguments, statuses)
+            wire, decision = await self._serialized(ctx, call_next, op, arguments, statuses)
         envelope = _envelope(wire) if isinstance(wire, dict) and wire.get("isError") else None
         if envelope is not None:
             await _notify(ctx, _call_redactor(self.redactor, params.get("arguments")), op.name, envelope)
@@ -153,6 +153,27 @@ class Guard:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         return wire
+
+    async def _serialized(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+        op: Operation,
+        args: dict[str, Any],
+        statuses: list[int],
+    ) -> tuple[Any, str]:
+        """`_guarded`, holding the principal's submission lock for a submission: flow check, call and record of
+        concurrent submissions of one user run one at a time, so the second sees what the first recorded."""
+        principal = self.credentials.principal()
+        if not op.serialized or principal is None:
+            return await self._guarded(ctx, call_next, op, args, statuses)
+        try:
+            async with self.store.lock(principal, "submit"):
+                return await self._guarded(ctx, call_next, op, args, statuses)
+        except KycError as busy:  # the lock could not be had in time, or the store is down: nothing was sent
+            if op.verified_by and busy.code == "BUSY":
+                busy.next_steps = [NextStep(op.verified_by, f"see whether the other {op.name} went through")]
+            return _error_wire(busy), "refused"
 
     async def _guarded(
         self,

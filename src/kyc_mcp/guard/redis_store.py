@@ -1,20 +1,35 @@
 """Flow state in Redis, shared by every replica (`KYC_MCP_STATE_URL`). Keys are hashes of the principal, so
-Redis holds no account identifier; values are the recorded facts only."""
+Redis holds no account identifier; values are the recorded facts only.
+
+A lock is a lease: `SET key token NX PX lease`, renewed while held, released by a compare-and-delete script
+(so a replica never frees a lock that expired and was taken by another); a replica that dies frees its locks
+when their lease runs out.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import redis.asyncio as redis
 from redis.exceptions import RedisError, WatchError
 
-from kyc_mcp.guard.state import DEFAULT_TTL_SECONDS, FlowState, Update, unavailable
+from kyc_mcp.guard.state import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_TTL_SECONDS, FlowState, Update, busy, unavailable
 
+logger = logging.getLogger(__name__)
 REDIS_TIMEOUT_SECONDS = 2.0
 MAX_UPDATE_ATTEMPTS = 50
 RETRY_BACKOFF_SECONDS = 0.005
+LOCK_LEASE_MS = 30_000  # renewed every third of it while held
+LOCK_POLL_SECONDS = (0.01, 0.25)  # first and longest pause between two attempts to take a lock
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 
 
 class RedisStore:
@@ -24,7 +39,13 @@ class RedisStore:
 
     name = "redis"
 
-    def __init__(self, url: str, ttl: float = DEFAULT_TTL_SECONDS, prefix: str = "kyc-mcp:flow:") -> None:
+    def __init__(
+        self,
+        url: str,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        prefix: str = "kyc-mcp:flow:",
+        lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    ) -> None:
         self._redis = redis.from_url(
             url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
@@ -33,6 +54,9 @@ class RedisStore:
         )
         self._ttl = int(ttl)
         self._prefix = prefix
+        self._lock_wait = lock_wait
+        self._release = self._redis.register_script(RELEASE)
+        self._renew = self._redis.register_script(RENEW)
 
     def _key(self, principal: str) -> str:
         return self._prefix + hashlib.sha256(principal.encode()).hexdigest()
@@ -66,6 +90,55 @@ class RedisStore:
         except RedisError as exc:
             raise unavailable(exc) from None
         raise unavailable(RuntimeError("too many concurrent updates"))
+
+    @asynccontextmanager
+    async def lock(self, principal: str, name: str) -> AsyncIterator[None]:
+        key = f"{self._key(principal)}:lock:{name}"
+        token = secrets.token_hex(16)
+        try:
+            await self._acquire(key, token, name)
+        except RedisError as exc:
+            raise unavailable(exc) from None
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._keep, key, token)
+                try:
+                    yield
+                finally:
+                    group.cancel_scope.cancel()
+        except BaseExceptionGroup as errors:  # the body's own exception, re-raised as itself
+            if len(errors.exceptions) == 1:
+                raise errors.exceptions[0] from None
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._let_go(key, token)
+
+    async def _acquire(self, key: str, token: str, name: str) -> None:
+        deadline = time.monotonic() + self._lock_wait
+        pause, longest = LOCK_POLL_SECONDS
+        while not await self._redis.set(key, token, nx=True, px=LOCK_LEASE_MS):
+            if time.monotonic() + pause > deadline:
+                raise busy(name, self._lock_wait)
+            await anyio.sleep(random.uniform(pause / 2, pause))
+            pause = min(pause * 2, longest)
+
+    async def _keep(self, key: str, token: str) -> None:
+        """Renew the lease while the lock is held (until cancelled); a lost lease is logged, not fatal."""
+        while True:
+            await anyio.sleep(LOCK_LEASE_MS / 3000)
+            try:
+                if not await self._renew(keys=[key], args=[token, LOCK_LEASE_MS]):
+                    logger.warning("a submission lock's lease was lost before its call ended")
+                    return
+            except RedisError as exc:
+                logger.warning("could not renew a submission lock's lease (%s)", type(exc).__name__)
+
+    async def _let_go(self, key: str, token: str) -> None:
+        try:
+            await self._release(keys=[key], args=[token])
+        except RedisError as exc:  # the lease frees it when it runs out
+            logger.warning("could not release a submission lock (%s); its lease frees it", type(exc).__name__)
 
     async def ping(self) -> None:
         try:

@@ -2,13 +2,16 @@
 `redis_store.py`).
 
 The state holds facts the guard recorded (steps done, uploaded paths, hashes of validated document numbers,
-the metadata's allowed values); never a token, a password or an identity number in clear.
+the metadata's allowed values); never a token, a password or an identity number in clear. A store also lends
+named locks per principal (`async with store.lock(principal, "submit")`), which the guard holds around each
+non-idempotent submission so that concurrent ones of one user are sent one at a time.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 import anyio
@@ -18,6 +21,7 @@ from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+DEFAULT_LOCK_WAIT_SECONDS = 45.0
 
 
 class FlowState(BaseModel):
@@ -44,6 +48,10 @@ class StateStore(Protocol):
 
     async def update(self, principal: str, change: Update) -> FlowState: ...
 
+    def lock(self, principal: str, name: str) -> AbstractAsyncContextManager[None]:
+        """Hold the principal's lock `name`, waiting for it for a bounded time, else raise `busy()`."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -58,18 +66,34 @@ def unavailable(exc: Exception) -> KycError:
     )
 
 
+def busy(name: str, wait: float) -> KycError:
+    return KycError(
+        "BUSY",
+        f"another {name} call of this user was still running after {wait:g} s, so this one was not sent to the KYC "
+        "service. See whether that one went through before sending this again.",
+        details={"lock": name, "waited_seconds": wait},
+    )
+
+
 class MemoryStore:
-    """Flow state in this process, expiring `ttl` seconds after its last change."""
+    """Flow state in this process, expiring `ttl` seconds after its last change; locks wait `lock_wait` seconds."""
 
     name = "memory"
     SWEEP_EVERY = 1000  # updates between two sweeps of expired states
 
-    def __init__(self, ttl: float = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+    ) -> None:
         self._ttl = ttl
         self._clock = clock
         self._states: dict[str, tuple[float, str]] = {}  # principal -> (expiry, the state's JSON)
         self._lock = anyio.Lock()
         self._updates = 0
+        self._lock_wait = lock_wait
+        self._named: dict[tuple[str, str], tuple[anyio.Lock, int]] = {}  # (principal, name) -> (lock, holders+waiters)
 
     def _live(self, principal: str) -> FlowState:
         """A private copy (stored as JSON, as in Redis: a caller can never change the stored state)."""
@@ -92,6 +116,28 @@ class MemoryStore:
                 self._states = {p: entry for p, entry in self._states.items() if entry[0] >= now}
             return state
 
+    @asynccontextmanager
+    async def lock(self, principal: str, name: str) -> AsyncIterator[None]:
+        key = (principal, name)
+        lock, users = self._named.get(key, (anyio.Lock(), 0))
+        self._named[key] = (lock, users + 1)
+        try:
+            try:
+                with anyio.fail_after(self._lock_wait):
+                    await lock.acquire()
+            except TimeoutError:
+                raise busy(name, self._lock_wait) from None
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            lock, users = self._named[key]
+            if users == 1:
+                del self._named[key]  # nobody holds or waits for it: no lock left behind per principal
+            else:
+                self._named[key] = (lock, users - 1)
+
     async def ping(self) -> None:
         return None
 
@@ -102,7 +148,9 @@ class MemoryStore:
 def open_store(settings: Settings) -> StateStore:
     """The store the settings name: Redis when `KYC_MCP_STATE_URL` is set, else this process's memory."""
     if settings.state_url is None:
-        return MemoryStore(settings.state_ttl_seconds)
+        return MemoryStore(settings.state_ttl_seconds, lock_wait=settings.submit_wait_seconds)
     from kyc_mcp.guard.redis_store import RedisStore  # imported only when used: it costs 40 ms at start
 
-    return RedisStore(settings.state_url.get_secret_value(), settings.state_ttl_seconds)
+    return RedisStore(
+        settings.state_url.get_secret_value(), settings.state_ttl_seconds, lock_wait=settings.submit_wait_seconds
+    )
