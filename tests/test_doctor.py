@@ -117,8 +117,10 @@ def test_each_api_names_its_own_token_variable(sandbox: Sandbox, user: User) -> 
 
 def test_for_the_http_transport_no_configured_token_is_needed(sandbox: Sandbox) -> None:
     status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url)
-    assert status == 0 and verdicts["bearer tokens"] == "warn" and "KYC_MCP_JWT_KEY" in text
+    assert status == 1 and verdicts["bearer tokens"] == "fail" and "KYC_MCP_JWT_KEY" in text
     assert not any(name.endswith("token") for name in verdicts)
+    status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url, insecure_unverified_tokens=True)
+    assert status == 0 and verdicts["bearer tokens"] == "warn" and "INSECURE" in text
     status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url, jwt_key="k" * 40, jwt_audience="aiot-api")
     assert status == 0 and verdicts["bearer tokens"] == "ok" and "audience aiot-api" in text
     assert "k" * 40 not in text

@@ -17,7 +17,7 @@ from typing import Literal, TextIO
 
 import anyio
 
-from kyc_mcp.config import _SETTINGS_ENV, Settings
+from kyc_mcp.config import _SETTINGS_ENV, ConfigError, Settings
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard.auth import CLOCK_SKEW_SECONDS, claims
 from kyc_mcp.guard.redact import Redactor
@@ -159,8 +159,14 @@ async def probe_apis(settings: Settings, tokens: dict[Api, str | None] | None = 
 
 def _bearer_check(settings: Settings) -> Check:
     """Over HTTP each request brings its token: what the server checks of it."""
+    from kyc_mcp.guard.bearer import JwtVerifier  # imported only here: PyJWT costs start-up time
+
+    try:
+        JwtVerifier(settings)
+    except ConfigError as exc:
+        return Check("bearer tokens", "fail", f"serve --transport http refuses to start: {exc}")
     if not (settings.jwt_key or settings.jwks_url):
-        detail = "signatures are not verified here (the KYC API verifies them): set KYC_MCP_JWT_KEY or KYC_MCP_JWKS_URL"
+        detail = "INSECURE: signatures are not verified (KYC_MCP_INSECURE_UNVERIFIED_TOKENS=1); development only"
         return Check("bearer tokens", "warn", detail)
     source = "KYC_MCP_JWKS_URL" if settings.jwks_url else "KYC_MCP_JWT_KEY"
     audience = f", audience {settings.jwt_audience}" if settings.jwt_audience else " (no audience check)"
