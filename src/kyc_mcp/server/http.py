@@ -1,25 +1,29 @@
 """`kyc-mcp serve --transport http`: streamable HTTP at `/mcp` for many users, behind any load balancer.
 
-Each request brings its own bearer token (checked by `guard/bearer.py`); flow state lives in the configured
-store (Redis for several replicas). `/healthz` answers while the process runs; `/readyz` answers 200 only when
-the state store and every configured upstream API answer. SIGTERM stops accepting connections and lets
-requests in flight finish for up to `KYC_MCP_SHUTDOWN_GRACE` seconds.
+Each request brings its own bearer token (checked by `guard/bearer.py`; the server refuses to start when it
+cannot verify signatures, unless told it is a development server); flow state lives in the configured store
+(Redis for several replicas). A loopback bind keeps the SDK's DNS-rebinding defaults; any other bind needs
+`KYC_MCP_ALLOWED_HOSTS` and `KYC_MCP_ALLOWED_ORIGINS`, which the SDK's transport security enforces.
+`/healthz` answers while the process runs; `/readyz` answers 200 only when the state store and every configured
+upstream API answer, and shows verdicts only (it is unauthenticated: the details go to the redacted server
+log). SIGTERM stops accepting connections and lets requests in flight finish for up to
+`KYC_MCP_SHUTDOWN_GRACE` seconds.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 import uvicorn
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.request_state import RequestStateSecurity
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kyc_mcp.config import Settings, split_keys
+from kyc_mcp.config import ConfigError, Settings, split_keys
 from kyc_mcp.guard.bearer import JwtVerifier
 from kyc_mcp.guard.state import open_store
 from kyc_mcp.server.app import NAME, build_server
@@ -27,6 +31,7 @@ from kyc_mcp.server.doctor import probe_apis, store_check
 from kyc_mcp.serving import bind, serve_until_signalled
 
 MCP_PATH = "/mcp"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 logger = logging.getLogger(__name__)
 
 
@@ -35,6 +40,24 @@ def resource_url(settings: Settings, host: str, port: int) -> str:
     if settings.public_url:
         return settings.public_url
     return f"http://{f'[{host}]' if ':' in host else host}:{port}{MCP_PATH}"
+
+
+def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
+    """The Host and Origin values `/mcp` answers: the configured ones; on loopback without them, the SDK's
+    DNS-rebinding defaults (None). `ConfigError` for a non-loopback bind without them."""
+    if settings.allowed_hosts or settings.allowed_origins:
+        return TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=list(settings.allowed_hosts),
+            allowed_origins=list(settings.allowed_origins),
+        )
+    if host in LOOPBACK:
+        return None
+    raise ConfigError(
+        f"--host {host} is not a loopback address, so the server must know the names clients reach it by: set "
+        "KYC_MCP_ALLOWED_HOSTS (Host header values, e.g. kyc-mcp.example.com,kyc-mcp.example.com:*) and "
+        "KYC_MCP_ALLOWED_ORIGINS (browser origins, e.g. https://kyc-mcp.example.com), comma-separated"
+    )
 
 
 def server_options(settings: Settings, url: str) -> dict[str, Any]:
@@ -63,9 +86,12 @@ def create_app(
     stateless: bool = False,
     json_response: bool = False,
 ) -> Starlette:
-    """The ASGI app: `/mcp`, its OAuth protected-resource metadata, `/healthz` and `/readyz`."""
+    """The ASGI app: `/mcp`, its OAuth protected-resource metadata, `/healthz` and `/readyz`. `ConfigError`
+    when the settings would serve unverified tokens or an unchecked Host without saying so."""
+    security = transport_security(settings, host)
+    options = server_options(settings, resource_url(settings, host, port))
     store = open_store(settings)
-    server = build_server(settings, store, http=server_options(settings, resource_url(settings, host, port)))
+    server = build_server(settings, store, http=options)
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(request: Request) -> Response:
@@ -74,8 +100,11 @@ def create_app(
     @server.custom_route("/readyz", methods=["GET"])
     async def readyz(request: Request) -> Response:
         checks = [await store_check(store), *await probe_apis(settings)]
+        for check in checks:
+            if check.verdict != "ok":
+                logger.warning("readiness check %r: %s: %s", check.name, check.verdict, check.detail)
         ready = all(check.verdict != "fail" for check in checks)
-        body = {"ready": ready, "checks": [asdict(check) for check in checks]}
+        body = {"ready": ready, "checks": [{"name": check.name, "verdict": check.verdict} for check in checks]}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return server.streamable_http_app(
@@ -83,6 +112,7 @@ def create_app(
         stateless_http=stateless,
         json_response=json_response,
         max_request_body_size=settings.max_request_bytes,
+        transport_security=security,
         host=host,
     )
 
@@ -90,8 +120,9 @@ def create_app(
 def _warn_about(settings: Settings) -> None:
     if not JwtVerifier(settings).verifies_signatures:
         logger.warning(
-            "bearer token signatures are not verified here (the KYC API verifies them upstream); set "
-            "KYC_MCP_JWT_KEY or KYC_MCP_JWKS_URL, and KYC_MCP_JWT_AUDIENCE, to refuse forged tokens at the door"
+            "INSECURE: KYC_MCP_INSECURE_UNVERIFIED_TOKENS=1, so bearer token signatures are NOT verified; anyone "
+            "can send any token. Each token is its own principal (a hash of the whole token). Never run this way "
+            "outside local development: set KYC_MCP_JWT_KEY or KYC_MCP_JWKS_URL instead"
         )
     if settings.access_token or settings.refresh_token:
         logger.warning("AIOT_ACCESS_TOKEN and AIOT_REFRESH_TOKEN are ignored over HTTP: each request brings its own")
@@ -104,6 +135,7 @@ def _warn_about(settings: Settings) -> None:
 
 def serve(settings: Settings, *, host: str, port: int, stateless: bool, json_response: bool) -> None:
     """Serve until SIGINT or SIGTERM, then finish the requests in flight and return."""
+    transport_security(settings, host)  # refuse before binding
     _warn_about(settings)
     sock = bind(host, port)
     port = sock.getsockname()[1]
