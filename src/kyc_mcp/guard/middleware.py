@@ -25,6 +25,7 @@ from kyc_mcp.errors import KycError, NextStep, to_text
 from kyc_mcp.guard import flow
 from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import CredentialSource
+from kyc_mcp.guard.outgoing import redacting_session
 from kyc_mcp.guard.redact import Redactor, key_kind
 from kyc_mcp.guard.state import StateStore
 from kyc_mcp.operations import Operation
@@ -32,7 +33,10 @@ from kyc_mcp.tools import validated
 from kyc_mcp.upstream import STATUSES, Api
 
 logger = logging.getLogger(__name__)
-REDACTED_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+# Results built from the operations table at start (no upstream or user data): not worth a redaction pass.
+STATIC_METHODS = frozenset(
+    {"initialize", "ping", "tools/list", "prompts/list", "resources/list", "resources/templates/list"}
+)
 WITHHELD = "The result was withheld because it could not be checked for secrets. Try again or report this problem."
 ANONYMOUS = "anonymous"
 OUTCOME_UNKNOWN = frozenset({"UPSTREAM_UNAVAILABLE", "UPSTREAM_INVALID_RESPONSE"})  # the answer was lost or unreadable
@@ -63,7 +67,8 @@ def _set_text(wire: dict[str, Any], payload: dict[str, Any]) -> None:
 
 
 class Redaction:
-    """Outermost middleware: nothing leaves unredacted; if redaction fails, nothing leaves at all."""
+    """Outermost middleware: nothing leaves unredacted (results, errors, and through `outgoing.py` every
+    notification and server-to-client request); if redaction fails, nothing leaves at all."""
 
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
@@ -93,12 +98,14 @@ class Redaction:
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
         redactor = _call_redactor(self.redactor, arguments)
+        meta = ctx.meta if ctx.request_id is not None else None
+        ctx = replace(ctx, session=redacting_session(ctx.session, meta, redactor))
         try:
             result = await call_next(ctx)
         except MCPError as exc:
             message = redactor.text(exc.error.message)
             raise MCPError(code=exc.error.code, message=message, data=redactor.value(exc.error.data)) from None
-        if ctx.method not in REDACTED_METHODS or result is None:
+        if ctx.method in STATIC_METHODS or result is None:
             return result
         try:
             return self._redacted(_wire(result), redactor)
