@@ -10,9 +10,11 @@ is refused without any upstream request.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -24,6 +26,7 @@ from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_F
 
 IDENTITY_DOCUMENTS = frozenset({"PassportFront", "PassportBack", "NationalIdFront", "NationalIdBack"})
 PROOF_OF_ADDRESS = "ProofOfAddress"
+HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")  # a file reference's host: a name or IPv4 address, a port
 REMEMBERED = 100  # uploaded paths and validated document numbers kept per principal
 
 
@@ -96,11 +99,32 @@ def document_key(document_type: str, number_id: str) -> str:
     return hashlib.sha256(f"{document_type.lower()}:{number_id.strip()}".encode()).hexdigest()
 
 
-def stored_path(value: str) -> str:
-    """A file reference as the upstream stores it: no scheme, host or query, no leading '/'."""
-    if "://" in value:
-        value = value.split("://", 1)[1].partition("/")[2]
-    return value.split("?", 1)[0].lstrip("/")
+def stored_path(value: str) -> str | None:
+    """A file reference as the upstream stores it, parsed as the upstream parses it (the sandbox's
+    `_object_path`): the path of `urlsplit`, without its leading '/'; None when it does not parse."""
+    try:
+        return urlsplit(value.strip()).path.lstrip("/")
+    except ValueError:
+        return None
+
+
+def unambiguous(value: str) -> bool:
+    """Whether URL parsers agree on the reference's path: a bare path (no ':', no leading '//'), or an http(s)
+    URL with a plain host name (no user name); no backslash, control character or space, no percent-encoding and
+    no '.' or '..' segment in the path."""
+    text = value.strip()
+    if "\\" in text or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    if (parts.scheme or parts.netloc) and not (parts.scheme in ("http", "https") and parts.netloc):
+        return False
+    if not parts.scheme and (":" in parts.path or text.startswith("//")):  # read as a scheme or host elsewhere
+        return False
+    host_ok = not parts.netloc or HOST.fullmatch(parts.netloc) is not None
+    return host_ok and "%" not in parts.path and not {".", ".."} & set(parts.path.split("/"))
 
 
 # ------------------------------------------------------------------------------------------ evidence
@@ -241,11 +265,11 @@ async def _own_files(call: Call) -> None:
     owned = set(call.state.uploaded_paths)
     for name in ("front_kyc_url", "back_kyc_url", "photo_urls"):
         value = call.args.get(name)
-        if value and stored_path(value) not in owned:
+        if value and (not unambiguous(value) or stored_path(value) not in owned):
             raise KycError(
                 "FLOW_ORDER",
                 f"{name} is not a file uploaded in this KYC flow; upload it with upload_kyc_file and pass the "
-                "path it returns",
+                "path it returns, as it returns it",
                 next_steps=[NextStep("upload_kyc_file", f"upload the file for {name}")],
                 details={"field": name},
             )
@@ -424,7 +448,8 @@ def record(op: Operation, args: dict[str, Any], output: dict[str, Any], state: F
                 facts.add("proof_of_address")
     elif name == "upload_kyc_file":
         facts.add("kyc_files")
-        _remember(state.uploaded_paths, stored_path(str(output.get("path", ""))))
+        if (path := stored_path(str(output.get("path", "")))) is not None:
+            _remember(state.uploaded_paths, path)
     elif name == "validate_kyc_document":
         facts.add("document_validated")
         _remember(state.validated_documents, document_key(args["document_type"], args["number_id"]))
