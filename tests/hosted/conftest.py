@@ -130,13 +130,13 @@ class HttpServer:
         return stop_process(self.proc, self.output, timeout=timeout)
 
 
-def launch(log_dir: Path, env: dict[str, str], *flags: str) -> HttpServer:
+def launch(log_dir: Path, env: dict[str, str], *flags: str, host: str = "127.0.0.1") -> HttpServer:
     port = free_port()
     log = log_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "kyc_mcp", "serve", "--transport", "http", "--port", str(port), *flags]
+    command = [sys.executable, "-m", "kyc_mcp", "serve", "--transport", "http", "--host", host, "--port", str(port)]
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=clean_env(**env))
-    server = HttpServer(proc, f"http://127.0.0.1:{port}", log)
+        proc = subprocess.Popen([*command, *flags], stdout=out, stderr=subprocess.STDOUT, env=clean_env(**env))
+    server = HttpServer(proc, f"http://{host}:{port}", log)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -155,10 +155,11 @@ StartServer = Callable[..., HttpServer]
 @pytest.fixture
 def start_server(hosted_sandbox: Sandbox, documents: Path, tmp_path: Path) -> Iterator[StartServer]:
     """`start_server(*flags, **env)`: a server on the hosted sandbox (signatures and audience verified, shared
-    request-state keys, documents folder), stateless unless `stateful=True`; `env` adds or overrides variables."""
+    request-state keys, documents folder), stateless unless `stateful=True`, bound to `host`; `env` adds or
+    overrides variables."""
     servers: list[HttpServer] = []
 
-    def start(*flags: str, stateful: bool = False, **env: str) -> HttpServer:
+    def start(*flags: str, stateful: bool = False, host: str = "127.0.0.1", **env: str) -> HttpServer:
         settings = {
             "AIOT_API_BASE_URL": hosted_sandbox.url,
             "KYC_MCP_JWT_KEY": JWT_SECRET,
@@ -167,7 +168,7 @@ def start_server(hosted_sandbox: Sandbox, documents: Path, tmp_path: Path) -> It
             "KYC_MCP_UPLOAD_ROOTS": str(documents),
             **env,
         }
-        server = launch(tmp_path, settings, *flags, *([] if stateful else ["--stateless"]))
+        server = launch(tmp_path, settings, *flags, *([] if stateful else ["--stateless"]), host=host)
         servers.append(server)
         return server
 

@@ -40,7 +40,11 @@ FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-enc
 
 
 class RefuseCookies(CookiePolicy):
-    """A cookie policy that stores no cookie and returns none: one user's cookie never rides another's request."""
+    """A cookie policy that stores no cookie and returns none: one user's cookie never rides another's request.
+    Neither cookie protocol is enabled, so the jar does not even parse a `Set-Cookie`."""
+
+    netscape = False
+    rfc2965 = False
 
     def set_ok(self, cookie: Cookie, request: object) -> bool:
         return False
