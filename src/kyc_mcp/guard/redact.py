@@ -38,9 +38,11 @@ _ECHO_SEPARATORS = r"[\s./_-]{0,3}"
 
 
 def _encodings(secret: str) -> set[str]:
-    """A secret as it may appear: plain, base64 (standard and URL-safe, padded or not), URL-encoded."""
+    """A secret as it may appear: plain, base64 (standard and URL-safe, padded or not), URL-encoded (once or
+    twice)."""
     raw = secret.encode()
-    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    once = quote(secret, safe="")
+    forms = {secret, once, quote_plus(secret), quote(once, safe="")}
     for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
         forms |= {encoded, encoded.rstrip("=")}
     return {form for form in forms if len(form) >= MIN_SECRET}

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import unicodedata
 
-from kyc_mcp.guard.redact_words import STEMS, kind_of_words, words
+from kyc_mcp.guard.redact_words import STEM_PATTERN, kind_of_words, words
 
 REDACTED = "[REDACTED]"
 # Unicode's format characters (category Cf), checked against `unicodedata` by the tests.
@@ -32,7 +33,7 @@ FORMAT_RANGES = (
     (0xE0020, 0xE007F),
 )  # fmt: skip
 _DROP_FORMAT = dict.fromkeys(c for low, high in FORMAT_RANGES for c in range(low, high + 1))
-_STEM = re.compile("|".join(STEMS), re.IGNORECASE)
+_STEM = STEM_PATTERN
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE_STOP = frozenset(" \t\r\n,;&\"'<>(){}[]\\")
@@ -43,7 +44,7 @@ _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ ./_-]?[0-9]){12,}")
 _SEPARATOR = re.compile(r"[ ./_-]")
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}")
 _CARD_VIEW = str.maketrans("123456789", "000000000", " ./_-")
-MAX_CARD_RUN = 64  # digits; a longer run is not shown at all
+MAX_CARD_RUN = 64  # digits; a longer run is not shown at all (its possible cards cannot be told apart)
 MIN_LONE_SECRET = 20  # an unlabelled value after a secret name and a space is a secret at this length
 
 
@@ -128,38 +129,41 @@ def _card_like(digits: str) -> bool:
 
 def _well_grouped(sizes: list[int]) -> bool:
     """Groups as card numbers are written: none shorter than 3, or all but the last of one size."""
-    return len(sizes) == 1 or min(sizes) >= 3 or len(set(sizes[:-1])) == 1
+    return len(sizes) <= 1 or min(sizes) >= 3 or len(set(sizes[:-1])) == 1
 
 
-def _cards_in(groups: list[str]) -> list[tuple[int, int, int, int]]:
-    """Card numbers in a run's digit groups: (first group, offset in it, last group, end offset in it)."""
-    found: list[tuple[int, int, int, int]] = []
-    i = 0
-    while i < len(groups):
-        hit = _card_from(groups, i)
-        if hit is None:
-            i += 1
+def _cards_in(groups: list[str]) -> list[tuple[int, int]]:
+    """Card numbers in a run's digit groups, as (start, end) offsets in the run's digits. A card either lies
+    inside one group, or begins or ends at a group's edge with the whole groups it covers written as cards are
+    (`ref:774111 1111 1111 1111` holds one; two dates in a row hold none)."""
+    digits = "".join(groups)
+    edges, offset = [0], 0
+    for group in groups:
+        offset += len(group)
+        edges.append(offset)
+    found: list[tuple[int, int]] = []
+    start = 0
+    while start <= len(digits) - 13:
+        end = _card_at(digits, edges, start)
+        if end is None:
+            start += 1
         else:
-            found.append(hit)
-            i = hit[2] + 1
+            found.append((start, end))
+            start = end
     return found
 
 
-def _card_from(groups: list[str], i: int) -> tuple[int, int, int, int] | None:
-    """A card number starting in group `i`: whole groups first, then windows inside a long group."""
-    digits, sizes = "", []
-    for j in range(i, len(groups)):
-        digits += groups[j]
-        sizes.append(len(groups[j]))
-        if len(digits) > 19:
-            break
-        if _card_like(digits) and _well_grouped(sizes):
-            return (i, 0, j, len(groups[j]))
-    group = groups[i]
-    for start in range(max(0, len(group) - 12)):
-        for size in range(13, min(19, len(group) - start) + 1):
-            if _card_like(group[start : start + size]):
-                return (i, start, i, start + size)
+def _card_at(digits: str, edges: list[int], start: int) -> int | None:
+    if digits[start] not in "23456":
+        return None
+    for end in range(start + 13, min(start + 19, len(digits)) + 1):
+        if not luhn(digits[start:end]):
+            continue
+        inside = [b - a for a, b in itertools.pairwise(edges) if a >= start and b <= end]
+        aligned = start in edges or end in edges
+        one_group = not any(start < edge < end for edge in edges)
+        if one_group or (aligned and inside and _well_grouped(inside)):
+            return end
     return None
 
 
@@ -172,17 +176,13 @@ def _digit_run(match: re.Match[str]) -> str:
     cards = _cards_in(groups)
     if not cards:
         return run
-    separators = [*_SEPARATOR.findall(run), ""]
-    out: list[str] = []
-    done = 0
-    for first, offset, last, end in cards:
-        out += [part for k in range(done, first) for part in (groups[k], separators[k])]
-        joined = "".join(groups[first : last + 1])
-        digits = joined[offset : len(joined) - (len(groups[last]) - end)]
-        out += [groups[first][:offset], f"[card ending {digits[-4:]}]", groups[last][end:], separators[last]]
-        done = last + 1
-    out += [part for k in range(done, len(groups)) for part in (groups[k], separators[k])]
-    return "".join(out)
+    where = [i for i, ch in enumerate(run) if ch.isdigit()]  # the run's index of each digit
+    digits = "".join(groups)
+    out, done = [], 0
+    for start, end in cards:
+        out += [run[done : where[start]], f"[card ending {digits[end - 4 : end]}]"]
+        done = where[end - 1] + 1
+    return "".join([*out, run[done:]])
 
 
 # ---------------------------------------------------------------------------------------- URL userinfo
@@ -216,10 +216,9 @@ def _name_span(text: str, hit: int, floor: int) -> tuple[int, int]:
     return start, end
 
 
-def _words_before(text: str, start: int, floor: int) -> list[str]:
-    """Up to two space-separated words before `start` (bounded look-back), for `security code 913`."""
-    stop = max(floor, start - 40)
-    before = text[stop:start]
+def _words_before(text: str, start: int) -> list[str]:
+    """Up to two space-separated words before `start` (a bounded look-back), for `security code 913`."""
+    before = text[max(0, start - 40) : start]
     if not before.endswith(" "):
         return []
     return [w for part in before.split()[-2:] for w in words(part)]
@@ -268,6 +267,11 @@ def _value_span(text: str, start: int) -> tuple[int, int]:
     return start, end
 
 
+def _line_end(text: str, start: int) -> int:
+    ends = [i for i in (text.find(c, start) for c in "\n\"'") if i != -1]
+    return min(ends, default=len(text))
+
+
 def _looks_secret(value: str) -> bool:
     return any(ch.isdigit() for ch in value) or len(value) >= MIN_LONE_SECRET
 
@@ -311,17 +315,19 @@ def _pair_at(text: str, hit: int, floor: int) -> tuple[tuple[int, int, str] | No
     name = words(text[start:end])
     scheme = name[-1] if len(name) == 1 and name[0] in _SCHEMES else ""
     query = start > 0 and text[start - 1] in "?&"
-    kind = kind_of_words(_words_before(text, start, floor) + name, query) if not scheme else "secret"
-    if kind is None or kind == "base64":
-        return None, end
+    kind = kind_of_words(_words_before(text, start) + name, query) if not scheme else "secret"
     following, after = _next_word(text, end)
     extra = words(following)
-    if extra and kind_of_words([*name, *extra]) is not None:
-        end = after  # `passport no E123`, `card number 4111...`
+    if extra and (longer := kind_of_words([*name, *extra])) is not None:
+        kind, end = longer, after  # `passport no E123`, `id no K123`, `card number 4111...`
+    if kind is None or kind == "base64":
+        return None, end
     begin, separator = _separator(text, end)
     if not separator:
         return None, end
     value_start, value_end = _value_span(text, begin)
+    if name[-1] == "cookie":  # a cookie header's value is the rest of its line: `sid=...; other=...`
+        value_end = max(value_end, _line_end(text, value_start))
     value = text[value_start:value_end]
     if value.lower() in _SCHEMES and not scheme:  # `Authorization: Bearer x`: the credential follows
         value_start, value_end = _value_span(text, value_end + 1)

@@ -52,8 +52,15 @@ QUERY_SECRET_NAMES = frozenset({"code", "sig", "signature", "key", "ticket", "se
 STEMS = (
     "pass", "pwd", "pin", "otp", "mfa", "sms", "code", "cvv", "cvc", "cvn", "csc", "card", "pan", "token",
     "bearer", "basic", "jwt", "secret", "key", "auth", "cookie", "credential", "session", "sig", "hash",
-    "ticket", "state", "nric", "number", "ssn", "tax", "national", "licen",
+    "ticket", "state", "nric", "number", "ssn", "tax", "national", "licen", "doc",
 )  # fmt: skip
+# The stems as one pattern, with `id` and `ic` as words of their own (`id_no`, `IdNo`, `userIdNo`, not `valid`).
+STEM_PATTERN = re.compile(
+    "|".join(STEMS)
+    + r"|(?-i:(?<![A-Za-z])(?:id|Id|ID|iD|ic|Ic|IC)(?![a-z]))"
+    + r"|(?-i:(?:id|Id|ID)(?=[-_. ]?(?:no|No|NO|num|Num|NUM|nr|Nr|NR)(?![a-z])))",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _GLUED = {phrase.replace(" ", ""): phrase for phrase in SECRET_PHRASES | IDENTITY_PHRASES if " " in phrase}
 # Each table's phrases written without spaces: words split oddly (`PaSsWoRd`) still match when glued again.
