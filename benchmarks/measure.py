@@ -43,7 +43,9 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def size_label(size: int) -> str:
-    """`10 KB`, `1 MB`, `15 MB` (decimal units)."""
+    """`10 KB`, `1 MB`, `15 MB` (decimal units); `4 MiB` for a whole number of mebibytes."""
+    if size >= 2**20 and size % 2**20 == 0:
+        return f"{size // 2**20} MiB"
     return f"{size / 1e6:g} MB" if size >= 1_000_000 else f"{size / 1e3:g} KB"
 
 
