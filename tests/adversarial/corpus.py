@@ -575,6 +575,59 @@ def ordinary_cases() -> Iterator[Case]:
         yield Case("ordinary", f"value {_json(value)}", value)
 
 
+# ------------------------------------------------------------------------------------------ adversarial runs
+# Inputs that make a backtracking pattern or a per-position rescan quadratic: each builds a value of about `size`
+# characters (the growth test compares 16x the size; the redaction benchmark reports their per-byte cost).
+
+
+def _run(unit: str) -> Callable[[int], str]:
+    return lambda size: unit * (size // len(unit))
+
+
+RUN_UNITS = (
+    "eyJa-",
+    "eyJa.",
+    "eyJ",
+    "token",
+    "4",
+    "4111 ",
+    "4-",
+    "password=",
+    "password ",
+    "cvv ",
+    "Passport ",
+    "a://",
+    "a:b@",
+    "?a=b&",
+    "Bearer ",
+    "Basic QUJD",
+    "QUJD",
+    "%22",
+    "1\u200b",
+    '"a": "',
+    '{"a":',
+)
+RUNS: dict[str, Callable[[int], Any]] = {
+    **{f"text {unit!r} repeated": _run(unit) for unit in RUN_UNITS},
+    "a long key": lambda size: {"a" * size: "x"},
+    "a long camelCase key": lambda size: {"aB" * (size // 2): "x"},
+    "a long snake_case key of secret words": lambda size: {"password_" * (size // 9): "x"},
+    "a long dotted key": lambda size: {"a." * (size // 2): 1},
+    "the corpus, tiled": lambda size: tiled(size),
+}
+
+
+def tiled(size: int) -> list[Any]:
+    """Every planted case's payload (texts under an ordinary key), repeated until its JSON is `size` bytes: a
+    result in which every field has something to redact."""
+    cases, items, length = _every_case(), [], 2
+    while length < size:
+        case = cases[len(items) % len(cases)]
+        items.append({"message": case.payload} if case.text else case.payload)
+        length += len(_json(items[-1]).encode()) + 1
+    return items
+
+
 # --------------------------------------------------------------------------------------------------- corpus
 
 GENERATORS: dict[str, Callable[[], Iterator[Case]]] = {
@@ -586,6 +639,11 @@ GENERATORS: dict[str, Callable[[], Iterator[Case]]] = {
     "encoded secret": encoded_secret_cases,
     "identity echo": identity_echo_cases,
 }
+
+
+@functools.cache
+def _every_case() -> tuple[Case, ...]:
+    return tuple(sensitive())
 
 
 def sensitive(kind: str | None = None) -> list[Case]:

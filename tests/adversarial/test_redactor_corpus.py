@@ -20,6 +20,7 @@ from tests.adversarial.corpus import (
     GENERATORS,
     ORDINARY_TEXTS,
     PASSWORD,
+    RUNS,
     Case,
     ordinary_cases,
     sensitive,
@@ -183,53 +184,26 @@ N = 4096  # characters of the small input; the large one is 16 times longer
 GROWTH_BOUND = 48  # 16x the input: linear is about 16x the time, quadratic 256x
 
 
-def _run(unit: str) -> Callable[[int], str]:
-    return lambda size: unit * (size // len(unit))
-
-
-RUNS: dict[str, Callable[[int], Any]] = {
-    **{
-        f"text {unit!r} repeated": _run(unit)
-        for unit in (
-            "eyJa-",
-            "eyJa.",
-            "eyJ",
-            "token",
-            "4",
-            "4111 ",
-            "4-",
-            "password=",
-            "password ",
-            "cvv ",
-            "Passport ",
-            "a://",
-            "a:b@",
-            "?a=b&",
-            "Bearer ",
-            "Basic QUJD",
-            "QUJD",
-            "%22",
-            "1\u200b",
-            '"a": "',
-            '{"a":',
-        )
-    },
-    "a long key": lambda size: {"a" * size: "x"},
-    "a long camelCase key": lambda size: {"aB" * (size // 2): "x"},
-    "a long snake_case key of secret words": lambda size: {"password_" * (size // 9): "x"},
-    "a long dotted key": lambda size: {"a." * (size // 2): 1},
-}
-
-
 def _redact_any(value: Any) -> Any:
     redactor = Redactor()
     return redactor.text(value) if isinstance(value, str) else redactor.value(value)
 
 
-def _best(value: Any, repeats: int, budget: float) -> float:
-    """The fastest of `repeats` redactions of `value`, stopping early once `budget` seconds are spent."""
+def _fresh(value: Any, index: int) -> Any:
+    """`value` made unique (a text or a key that no redactor cache has seen), same size and shape."""
+    if isinstance(value, str):
+        return f"{index} {value}"
+    if isinstance(value, dict):
+        return {f"{index}{key}": child for key, child in value.items()}
+    return [str(index), *value]
+
+
+def _best(make: Callable[[int], Any], size: int, repeats: int, budget: float) -> float:
+    """The fastest of `repeats` redactions of fresh inputs of `size`, stopping early once `budget` seconds are
+    spent (a quadratic case is not timed five times over)."""
+    inputs = [_fresh(make(size), index) for index in range(repeats)]
     best, started = float("inf"), time.perf_counter()
-    for _ in range(repeats):
+    for value in inputs:
         begin = time.perf_counter()
         _redact_any(value)
         best = min(best, time.perf_counter() - begin)
@@ -238,9 +212,16 @@ def _best(value: Any, repeats: int, budget: float) -> float:
     return best
 
 
+def growth(run: str) -> float:
+    """How many times longer 16x the input takes (linear: about 16)."""
+    make = RUNS[run]
+    _redact_any(make(N))  # compiled patterns and imports warm
+    return _best(make, 16 * N, 5, 5.0) / _best(make, N, 9, 2.0)
+
+
 @pytest.mark.parametrize("run", list(RUNS))
 def test_redaction_of_adversarial_runs_grows_linearly(run: str) -> None:
-    small, large = RUNS[run](N), RUNS[run](16 * N)
-    _redact_any(small)  # warm caches and compiled patterns
-    ratio = _best(large, 5, 5.0) / _best(small, 9, 2.0)
+    ratio = growth(run)
+    if ratio >= GROWTH_BOUND:  # once more, in case a neighbour on this shared machine took the CPU
+        ratio = min(ratio, growth(run))
     assert ratio < GROWTH_BOUND, f"{run}: 16x the input took {ratio:.0f}x the time (linear ~16x, quadratic ~256x)"
