@@ -3,11 +3,13 @@ in it, and the fragments of the planted value that must appear nowhere in the re
 
 Classes (cases per class; `python -m tests.adversarial.corpus` prints the current counts):
 
-- secret word (4,035): 25 secret terms (password ... card number) x 13 naming conventions (duplicates removed) x 16
+- secret word (5,225): 25 secret terms (password ... card number) x 15 naming conventions (snake, camel, Pascal,
+  UPPER, kebab, Header-Case, dotted, spaced, digit suffixes, prefixes, flatcase; duplicates removed) x 18
   positions: value, nested value, list item, list under the key, number under the key, `key=value` as a dict
   key, JSON inside a string, JSON inside JSON inside a string, free text with `=`, `:`, `: `, `"k": "v"`,
-  `'k': 'v'`, one space, ` is `, and a query-string parameter (not for the spaced convention).
-- identity word (1,880): 10 identity terms (passport ... national id), the same conventions and positions; the
+  `'k': 'v'`, JSON-escaped `\"k\": \"v\"`, repr-escaped `\'k\': \'v\'`, one space, ` is `, and a query-string
+  parameter (not for the spaced convention).
+- identity word (2,440): 10 identity terms (passport ... national id), the same conventions and positions; the
   value should be masked to its last 3 characters (free text: next to the word, as in a `reject_reason`).
 - card (1,210): 11 Luhn-valid test numbers (Visa 13/16/19, Mastercard, Mastercard 2-series, Amex, Discover,
   UnionPay 16/19, Diners, JCB) x 11 formats (plain, spaces, dashes, dots, slashes, NBSP, thin spaces, fullwidth
@@ -25,12 +27,14 @@ Classes (cases per class; `python -m tests.adversarial.corpus` prints the curren
 - identity echo (96): 3 identity numbers given to `scoped(identities=...)` x 8 transforms (as given, lower case,
   spaced, dashed, a space between every character, lower case with dashes, fullwidth, zero-width spaces) x 4
   places.
-- ordinary (110): values, keys and sentences that must survive unchanged.
+- ordinary (116): values, keys and sentences that must survive unchanged.
 
 Contract choices this corpus makes (the redactor must agree, or the corpus must be changed on purpose):
 - A key is secret (or identity) when its LAST words, ignoring a digit suffix, form a term: `user_password`,
   `password2` and `x-api-key` are secret; `token_count`, `token_type`, `expires_in`, `pincode`,
   `pin_attempts_left`, `password_policy`, `cookie_consent` are ordinary and survive, and so do their values.
+  A flatcase key (what lower-casing makes of camelCase) is secret when it ENDS with a term written without
+  separators: `userrefreshtoken`, `userapikey`; `tokencount`, `pincode`, `passwordpolicy` survive.
 - In free text, a value after a secret or identity word with only a space or ` is ` counts as a value only when it
   contains a digit: `cvv 913`, `pin is 4921` and `Passport E1234567X does not match` are redacted, while "password
   policy", "No KYC access token is configured", "Passport number does not match" survive. Every planted value
@@ -162,6 +166,8 @@ CONVENTIONS: dict[str, Callable[[Words], str]] = {
     "user_ prefix": lambda w: "user_" + "_".join(w),
     "userCamel prefix": lambda w: "user" + "".join(_caps(w)),
     "x- prefix": lambda w: "x-" + "-".join(w),
+    "flatcase": "".join,  # what a lower-casing step makes of camelCase: `refreshToken` -> `refreshtoken`
+    "flatcase prefix": lambda w: "user" + "".join(w),
 }
 
 
@@ -190,6 +196,8 @@ SEPARATORS: dict[str, Callable[[str, str], str]] = {
     ": ": lambda k, v: f"{k}: {v}",
     '"k": "v"': lambda k, v: f'"{k}": "{v}"',
     "'k': 'v'": lambda k, v: f"'{k}': '{v}'",
+    '\\"k\\": \\"v\\" (JSON escaped)': lambda k, v: f'\\"{k}\\": \\"{v}\\"',
+    "\\'k\\': \\'v\\' (repr escaped)": lambda k, v: f"\\'{k}\\': \\'{v}\\'",
     "one space": lambda k, v: f"{k} {v}",
     " is ": lambda k, v: f"{k} is {v}",
 }
@@ -499,6 +507,9 @@ ORDINARY_TEXTS = (
     "pincode",
     "token_count",
     "token_count=1234",
+    "tokencount=1234",
+    "pincode=048616",
+    "passwordpolicy: strict",
     "password policy",
     "Your password must be at least 8 characters long.",
     "No KYC access token is configured",
