@@ -64,6 +64,7 @@ class Settings(BaseModel):
     allowed_hosts: tuple[str, ...] = ()  # Host header values a non-loopback bind answers
     allowed_origins: tuple[str, ...] = ()  # Origin header values a non-loopback bind answers
     submit_wait_seconds: float = Field(default=45.0, gt=0, le=600)  # a submission waits this long for another
+    max_sessions_per_principal: int = Field(default=10, gt=0)  # open stateful MCP sessions of one user
 
     @field_validator("toolsets", mode="before")
     @classmethod
@@ -190,6 +191,7 @@ _SETTINGS_ENV = {
     "allowed_hosts": "KYC_MCP_ALLOWED_HOSTS",
     "allowed_origins": "KYC_MCP_ALLOWED_ORIGINS",
     "submit_wait_seconds": "KYC_MCP_SUBMIT_WAIT",
+    "max_sessions_per_principal": "KYC_MCP_MAX_SESSIONS_PER_USER",
 }
 _SANDBOX_ENV = {
     "db_path": "KYC_SANDBOX_DB",

@@ -172,3 +172,29 @@ def test_on_loopback_the_sdk_rebinding_defaults_hold(start_server: StartServer) 
     assert _post(server.mcp_url, token).status_code == 200
     assert _post(server.mcp_url, token, Host="evil.example").status_code == 421
     assert _post(server.mcp_url, token, Origin="http://evil.example").status_code == 403
+
+
+def _initialize(url: str, token: str) -> httpx2.Response:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    return httpx2.post(url, content=json.dumps(body), headers={**ACCEPT, "Authorization": f"Bearer {token}"})
+
+
+async def test_a_user_cannot_open_more_stateful_sessions_than_the_cap(
+    start_server: StartServer, hosted_sandbox: Sandbox
+) -> None:
+    server = start_server(stateful=True, KYC_MCP_MAX_SESSIONS_PER_USER="2")
+    ada, bob = hosted_sandbox.new_user(), hosted_sandbox.new_user()
+    async with connect_http([server.url], ada.access_token, "legacy") as (first, _):
+        async with connect_http([server.url], ada.access_token, "legacy") as (second, _):
+            refusal = _initialize(server.mcp_url, ada.access_token)
+            assert refusal.status_code == 429
+            assert "KYC_MCP_MAX_SESSIONS_PER_USER" in refusal.json()["error"]["message"]
+            assert _initialize(server.mcp_url, bob.access_token).status_code == 200  # another user is not held back
+            await ok(first, "get_profile")
+            await ok(second, "get_profile")  # the open ones keep working
+        assert _initialize(server.mcp_url, ada.access_token).status_code == 200  # a closed session frees room

@@ -16,12 +16,19 @@ import logging
 from typing import Any
 
 import uvicorn
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.request_state import RequestStateSecurity
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kyc_mcp.config import ConfigError, Settings, split_keys
 from kyc_mcp.guard.bearer import JwtVerifier
@@ -58,6 +65,40 @@ def transport_security(settings: Settings, host: str) -> TransportSecuritySettin
         "KYC_MCP_ALLOWED_HOSTS (Host header values, e.g. kyc-mcp.example.com,kyc-mcp.example.com:*) and "
         "KYC_MCP_ALLOWED_ORIGINS (browser origins, e.g. https://kyc-mcp.example.com), comma-separated"
     )
+
+
+class SessionCap:
+    """ASGI middleware (inside the SDK's authentication) refusing a user's next stateful MCP session once they
+    have `limit` open on this process, so one user cannot fill the process-wide session table."""
+
+    def __init__(self, app: ASGIApp, manager: StreamableHTTPSessionManager, limit: int) -> None:
+        self.app, self.manager, self.limit = app, manager, limit
+
+    def _open_sessions(self, user: AuthenticatedUser) -> int:
+        owner = authorization_context(user)  # how the SDK itself tells whose a session is
+        return sum(1 for held in self.manager._session_owners.values() if held == owner)  # no public view exists
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if _opens_a_session(scope) and isinstance(user, AuthenticatedUser) and self._open_sessions(user) >= self.limit:
+            logger.warning("refused a new MCP session: its user already has %d open", self.limit)
+            message = (
+                f"this user already has {self.limit} open MCP sessions on this server (KYC_MCP_MAX_SESSIONS_PER_USER); "
+                "close one (HTTP DELETE of its session) or let an idle one expire, then connect again"
+            )
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+            await JSONResponse(error, status_code=429)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _opens_a_session(scope: Scope) -> bool:
+    """A POST to `/mcp` without a session of a protocol revision that has sessions (2025's)."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != MCP_PATH:
+        return False
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    version = headers.get(MCP_PROTOCOL_VERSION_HEADER.lower())
+    return MCP_SESSION_ID_HEADER not in headers and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS)
 
 
 def server_options(settings: Settings, url: str) -> dict[str, Any]:
@@ -107,7 +148,7 @@ def create_app(
         body = {"ready": ready, "checks": [{"name": check.name, "verdict": check.verdict} for check in checks]}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=stateless,
         json_response=json_response,
@@ -115,6 +156,10 @@ def create_app(
         transport_security=security,
         host=host,
     )
+    if not stateless:  # innermost, so the SDK's authentication has set the request's user
+        cap = Middleware(SessionCap, manager=server.session_manager, limit=settings.max_sessions_per_principal)
+        app.user_middleware.append(cap)
+    return app
 
 
 def _warn_about(settings: Settings) -> None:
