@@ -8,7 +8,8 @@ their envelopes, with corpus items planted everywhere a careless or malicious up
 - Failures (`mode = "4xx"` or `"5xx"`) carry the planted text as the error message and the structures as details.
 - Every answer has planted headers (`Set-Cookie`, `WWW-Authenticate`, debug tokens).
 - Every answer echoes what the caller sent: the identity numbers of the request body transformed (other case,
-  spaces, dashes, ...) and the bearer token it received, plain, base64 and URL-encoded.
+  spaces, dashes, ...), next to their word and alone, and the credential it received (the bearer token, or
+  the Basic credential httpx makes of a base URL's userinfo), plain, base64 and URL-encoded.
 
 `Hostile.forbidden()` lists every fragment that must never reach a client, a log or a file.
 """
@@ -89,7 +90,7 @@ class Hostile:
     mode: str = "ok"  # "ok", "4xx" or "5xx"
     url: str = ""
     cases: list[Case] = field(default_factory=plants)
-    tokens: set[str] = field(default_factory=set)  # bearer tokens received
+    tokens: set[str] = field(default_factory=set)  # credentials received (Bearer tokens, Basic)
     identities: set[str] = field(default_factory=set)  # identity numbers received
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -118,13 +119,13 @@ class Hostile:
             for name in IDENTITY_FIELDS:
                 if isinstance(value := body.get(name), str) and len(value) >= 4:
                     self.identities.add(value)
-                    parts += [f"{name} {echo} not found" for echo in echoes(value)]
+                    parts += [f"{name} {echo} not found" for echo in echoes(value)]  # next to its word
+                    parts += [f"no match for {echo}" for echo in echoes(value)]  # known only as the caller's own
         authorization = request.headers.get("authorization", "")
         parts.append(f"you sent Authorization: {authorization}")
-        if authorization.lower().startswith("bearer "):
-            token = authorization[7:].strip()
-            self.tokens.add(token)
-            parts += [f"token echo {form}" for form in encodings(token).values()]
+        if credential := authorization.partition(" ")[2].strip():  # a Bearer token, or Basic from URL userinfo
+            self.tokens.add(credential)
+            parts += [f"token echo {form}" for form in encodings(credential).values()]
         return " | ".join(parts)
 
     def _data(self, method: str, path: str, blob: str, body: Any) -> dict[str, Any]:
