@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 REDIS_TIMEOUT_SECONDS = 2.0
 MAX_UPDATE_ATTEMPTS = 50
 RETRY_BACKOFF_SECONDS = 0.005
-LOCK_LEASE_MS = 30_000  # renewed every third of it while held
+LOCK_LEASE_SECONDS = 30.0  # renewed every third of it while held
 LOCK_POLL_SECONDS = (0.01, 0.25)  # first and longest pause between two attempts to take a lock
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
@@ -45,6 +45,7 @@ class RedisStore:
         ttl: float = DEFAULT_TTL_SECONDS,
         prefix: str = "kyc-mcp:flow:",
         lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+        lock_lease: float = LOCK_LEASE_SECONDS,
     ) -> None:
         self._redis = redis.from_url(
             url,
@@ -55,6 +56,7 @@ class RedisStore:
         self._ttl = int(ttl)
         self._prefix = prefix
         self._lock_wait = lock_wait
+        self._lease_ms = int(lock_lease * 1000)
         self._release = self._redis.register_script(RELEASE)
         self._renew = self._redis.register_script(RENEW)
 
@@ -117,7 +119,7 @@ class RedisStore:
     async def _acquire(self, key: str, token: str, name: str) -> None:
         deadline = time.monotonic() + self._lock_wait
         pause, longest = LOCK_POLL_SECONDS
-        while not await self._redis.set(key, token, nx=True, px=LOCK_LEASE_MS):
+        while not await self._redis.set(key, token, nx=True, px=self._lease_ms):
             if time.monotonic() + pause > deadline:
                 raise busy(name, self._lock_wait)
             await anyio.sleep(random.uniform(pause / 2, pause))
@@ -126,9 +128,9 @@ class RedisStore:
     async def _keep(self, key: str, token: str) -> None:
         """Renew the lease while the lock is held (until cancelled); a lost lease is logged, not fatal."""
         while True:
-            await anyio.sleep(LOCK_LEASE_MS / 3000)
+            await anyio.sleep(self._lease_ms / 3000)
             try:
-                if not await self._renew(keys=[key], args=[token, LOCK_LEASE_MS]):
+                if not await self._renew(keys=[key], args=[token, self._lease_ms]):
                     logger.warning("a submission lock's lease was lost before its call ended")
                     return
             except RedisError as exc:
