@@ -158,15 +158,17 @@ def findings(seen: dict[str, list[Any]], forbidden: set[str]) -> dict[str, list[
     return {channel: found for channel, items in seen.items() if (found := leaked(items, forbidden))}
 
 
-def where(items: list[Any], fragments: list[str], context: int = 70) -> str:
+def where(items: list[Any], fragments: list[str], context: int = 50) -> str:
     """Each fragment with the text around its first plain occurrence (or a note that it shows only once
     normalised or without separators)."""
-    text = json.dumps(items, ensure_ascii=False).casefold()
+    text = json.dumps(items, ensure_ascii=False)
+    folded = text.casefold()
+    shown_from = text if len(folded) == len(text) else folded  # positions agree unless case folding resized
     shown = []
     for fragment in fragments:
-        at = text.find(fragment.casefold())
-        around = text[max(0, at - context) : at + len(fragment) + context] if at >= 0 else "(only normalised)"
-        shown.append(f"{fragment!r} in ...{around}...")
+        at = folded.find(fragment.casefold())
+        around = shown_from[max(0, at - context) : at + len(fragment) + context] if at >= 0 else "(only normalised)"
+        shown.append(f"{fragment[:24]!r} in ...{around[: 2 * context + 24]}...")
     return "; ".join(shown)
 
 
