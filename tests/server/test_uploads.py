@@ -1,8 +1,13 @@
-"""Uploads by path and by base64: every check happens before a byte is sent."""
+"""Uploads by path and by base64: every check happens before a byte is sent, and a path's checks are made on
+the file that was opened, so a file swapped in by another process is never sent."""
 
 from __future__ import annotations
 
+import io
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +127,106 @@ async def test_bad_base64_is_refused_before_the_upstream(
         error = await refused(client, "upload_kyc_file", {"file_data": data, "file_name": name, "mime_type": mime})
     assert error["code"] == "VALIDATION" and words in error["message"]
     assert requests_since(sandbox, before) == []
+
+
+# ------------------------------------------------------------------------------- check-then-swap races
+# Another process swaps the file at a chosen instant: the operating system's open calls (`os.open`, and `io.open`
+# under `Path.open`) are wrapped, not our code, so that the swap happens exactly before or exactly after the
+# server first opens the file, however it opens it.
+
+
+def _swap_at_open(monkeypatch: pytest.MonkeyPatch, target: Path, swap: Callable[[], object], when: str) -> list[str]:
+    """Run `swap` once, just `when` ("before" or "after") the server first opens `target`; the list records each
+    open of it."""
+    opens: list[str] = []
+
+    def hooked(real: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def call(path: object, *args: object, **kwargs: object) -> Any:
+            mine = isinstance(path, (str, os.PathLike)) and Path(os.fspath(path)) == target
+            if mine and when == "before" and not opens:
+                swap()
+            opened = real(path, *args, **kwargs)
+            if mine:
+                opens.append(name)
+                if when == "after" and len(opens) == 1:
+                    swap()
+            return opened
+
+        return call
+
+    monkeypatch.setattr(os, "open", hooked(os.open, "os.open"))
+    monkeypatch.setattr(io, "open", hooked(io.open, "io.open"))
+    return opens
+
+
+def _outside_file(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir(exist_ok=True)
+    secret = folder / "id.jpg"
+    secret.write_bytes(big_jpeg(4096))  # a JPEG too, so only the location check can stop it
+    return secret
+
+
+def _symlink_instead(target: Path, destination: Path) -> Callable[[], None]:
+    def swap() -> None:
+        target.unlink()
+        target.symlink_to(destination)
+
+    return swap
+
+
+def _folder_symlink_instead(folder: Path, destination: Path) -> Callable[[], None]:
+    def swap() -> None:
+        folder.rename(folder.with_name(folder.name + "-moved"))
+        folder.symlink_to(destination, target_is_directory=True)
+
+    return swap
+
+
+def _fifo_instead(target: Path) -> Callable[[], None]:
+    def swap() -> None:
+        target.unlink()
+        os.mkfifo(target)
+
+    return swap
+
+
+SWAPS_BEFORE_OPEN = {
+    "file -> symlink outside": (lambda up, out: _symlink_instead(up / "sub" / "id.jpg", out), "symbolic link"),
+    "folder -> symlink outside": (lambda up, out: _folder_symlink_instead(up / "sub", out.parent), "outside"),
+    "file -> fifo": (lambda up, out: _fifo_instead(up / "sub" / "id.jpg"), "not a regular file"),
+}
+
+
+@pytest.mark.parametrize("case", list(SWAPS_BEFORE_OPEN))
+async def test_a_file_swapped_after_the_check_and_before_the_open_is_refused(
+    connect: Connect,
+    sandbox: Sandbox,
+    user: User,
+    uploads: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+) -> None:
+    (uploads / "sub").mkdir()
+    inside = _write(uploads / "sub" / "id.jpg", JPEG_BYTES)
+    make_swap, words = SWAPS_BEFORE_OPEN[case]
+    opens = _swap_at_open(monkeypatch, inside.resolve(), make_swap(uploads, _outside_file(tmp_path)), "before")
+    before = log_mark(sandbox)
+    async with connect(user) as client:
+        error = await refused(client, "upload_kyc_file", {"file_path": str(inside)}, "VALIDATION")
+    assert words in error["message"] and error["details"]["field"] == "file_path"
+    assert requests_since(sandbox, before) == []
+    assert len(opens) <= 1
+
+
+async def test_a_file_swapped_after_the_open_sends_what_was_checked(
+    connect: Connect, user: User, uploads: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside = _write(uploads / "id.jpg", JPEG_BYTES)
+    outside = _outside_file(tmp_path)
+    opens = _swap_at_open(monkeypatch, inside.resolve(), _symlink_instead(inside, outside), "after")
+    async with connect(user) as client:
+        result = await ok(client, "upload_kyc_file", {"file_path": str(inside)})
+    assert inside.is_symlink() and len(opens) == 1  # the swap happened, and the file was opened once
+    assert result["size"] == len(JPEG_BYTES) != outside.stat().st_size  # the upstream received the checked bytes

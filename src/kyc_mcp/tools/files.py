@@ -2,15 +2,23 @@
 
 A path must resolve (symlinks followed) inside one of the configured upload roots, name a regular file of at
 most 15 MB, and start with the magic bytes of JPEG, PNG or PDF matching its extension; base64 data must
-decode and its bytes must match the declared MIME type and file name.
+decode and its bytes must match the declared MIME type and file name. A path is opened once, and what was
+opened is checked through its descriptor (where it really is, its type, its size) and read from it, so a file
+swapped in after the check is never sent. A request reads its file once: the validation step, the consent
+question and the upload all see the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
+import os
+import stat
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kyc_mcp.errors import KycError
 from kyc_mcp.models.uploads import BASE64_MAX_BYTES, FileSource
@@ -19,6 +27,7 @@ from kyc_mcp.vocabulary import MAX_UPLOAD_BYTES
 MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"%PDF-": "application/pdf"}
 EXTENSIONS = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".pdf": "application/pdf"}
 ROOTS_VARIABLE = "KYC_MCP_UPLOAD_ROOTS"
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,10 @@ class LocalFile:
     name: str
     mime_type: str
     data: bytes
+
+
+# this request's file: its source (and the roots it was checked against), and what was read
+_LOADED: ContextVar[tuple[tuple[Any, ...], LocalFile] | None] = ContextVar("kyc_mcp_loaded_file", default=None)
 
 
 def _refuse(message: str, field: str, **details: object) -> KycError:
@@ -73,21 +86,61 @@ def _from_path(raw: str, roots: tuple[Path, ...]) -> LocalFile:
     except (OSError, RuntimeError):
         raise _refuse("no such file", "file_path") from None
     if not _inside(path, roots):
-        raise _refuse(
-            f"the file is outside the folders allowed for uploads ({ROOTS_VARIABLE})",
-            "file_path",
-            allowed_roots=[str(root) for root in roots],
-        )
-    if not path.is_file():
-        raise _refuse("file_path is not a regular file", "file_path")
-    size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise _refuse(f"the file is {size} bytes; the limit is {MAX_UPLOAD_BYTES} bytes (15 MB)", "file_path")
+        raise _outside(roots)
+    return _checked(path.name, None, _read_once(path, roots), "file_path")
+
+
+def _outside(roots: tuple[Path, ...]) -> KycError:
+    return _refuse(
+        f"the file is outside the folders allowed for uploads ({ROOTS_VARIABLE})",
+        "file_path",
+        allowed_roots=[str(root) for root in roots],
+    )
+
+
+def _read_once(path: Path, roots: tuple[Path, ...]) -> bytes:
+    """Open `path` once (a symbolic link swapped in for it is not followed), check what was opened through the
+    descriptor, and read from that descriptor only."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _refuse("the file was replaced by a symbolic link while it was checked", "file_path") from None
+        raise _refuse(f"the file cannot be read ({exc.strerror})", "file_path") from None
+    try:
+        _check_opened(fd, path, roots)
+        with os.fdopen(fd, "rb", closefd=False) as opened:
+            return opened.read(MAX_UPLOAD_BYTES + 1)
     except OSError as exc:
         raise _refuse(f"the file cannot be read ({exc.strerror})", "file_path") from None
-    return _checked(path.name, None, data, "file_path")
+    finally:
+        os.close(fd)
+
+
+def _check_opened(fd: int, path: Path, roots: tuple[Path, ...]) -> None:
+    """The open file is a regular file of at most 15 MB, really inside the upload roots."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse("file_path is not a regular file", "file_path")
+    where = _opened_path(fd, path)
+    if where is None or not _inside(where, roots):
+        raise _outside(roots)
+    if info.st_size > MAX_UPLOAD_BYTES:
+        raise _refuse(f"the file is {info.st_size} bytes; the limit is {MAX_UPLOAD_BYTES} bytes (15 MB)", "file_path")
+
+
+def _opened_path(fd: int, checked: Path) -> Path | None:
+    """Where the file open on `fd` really is: its /proc link on Linux; elsewhere `checked` resolved again, when
+    that still names the very file that is open (same device and inode); None when it does not."""
+    link = f"/proc/self/fd/{fd}"
+    if os.path.islink(link):
+        return Path(os.readlink(link))
+    try:
+        again = checked.resolve(strict=True)
+        named, opened = again.stat(), os.fstat(fd)
+    except (OSError, RuntimeError):
+        return None
+    return again if (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino) else None
 
 
 def _from_base64(encoded: str, name: str, mime_type: str) -> LocalFile:
@@ -101,8 +154,16 @@ def _from_base64(encoded: str, name: str, mime_type: str) -> LocalFile:
 
 
 def load(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:
-    """The checked bytes of a path or of base64 data; `KycError("VALIDATION")` naming the field otherwise."""
+    """The checked bytes of a path or of base64 data; `KycError("VALIDATION")` naming the field otherwise. Read
+    once per request: a later call for the same source in the same request returns the same bytes."""
+    key = (*(getattr(source, name) for name in FileSource.model_fields), roots)
+    loaded = _LOADED.get()
+    if loaded is not None and loaded[0] == key:
+        return loaded[1]
     if source.file_path is not None:
-        return _from_path(source.file_path, roots)
-    assert source.file_data is not None and source.file_name and source.mime_type  # FileSource guarantees
-    return _from_base64(source.file_data, source.file_name, source.mime_type)
+        file = _from_path(source.file_path, roots)
+    else:
+        assert source.file_data is not None and source.file_name and source.mime_type  # FileSource guarantees
+        file = _from_base64(source.file_data, source.file_name, source.mime_type)
+    _LOADED.set((key, file))
+    return file
