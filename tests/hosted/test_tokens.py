@@ -100,22 +100,22 @@ def test_a_public_key_in_any_form_never_verifies_an_hmac_token(start_server: Sta
 
 
 def test_the_http_transport_refuses_to_start_without_a_way_to_check_signatures(tmp_path: Path) -> None:
-    refusals = {
-        "no key": {},
-        "a private key": {
-            "KYC_MCP_JWT_KEY": RSA_KEY.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ).decode()
-        },
-        "a truncated public key": {"KYC_MCP_JWT_KEY": _bare(_pem(RSA_KEY.public_key()))[:120]},
-        "a JWK set": {"KYC_MCP_JWT_KEY": json.dumps({"keys": [json.loads(PUBLIC_KEYS["JWK"][0])]})},
-        "a broken OpenSSH key": {"KYC_MCP_JWT_KEY": "ssh-ed25519 AAAAnot-a-key"},
+    private = RSA_KEY.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    refusals = {  # KYC_MCP_JWT_KEY -> what the refusal says
+        "": "KYC_MCP_INSECURE_UNVERIFIED_TOKENS=1",
+        private: "holds a private key",
+        _bare(_pem(RSA_KEY.public_key()))[:120]: "does not parse",
+        _bare(_pem(ED_KEY.public_key()))[:30]: "does not parse",
+        json.dumps({"keys": [json.loads(PUBLIC_KEYS["JWK"][0])]}): "KYC_MCP_JWKS_URL",
+        "ssh-ed25519 AAAAnot-a-key": "does not parse",
     }
-    for case, env in refusals.items():
-        done = _serve(tmp_path, **env)
-        assert done.returncode == 2, (case, done.stderr)
-        assert "KYC_MCP_JWT_KEY" in done.stderr and "Traceback" not in done.stderr, (case, done.stderr)
-    assert "KYC_MCP_INSECURE_UNVERIFIED_TOKENS=1" in _serve(tmp_path).stderr
+    for key, says in refusals.items():
+        done = _serve(tmp_path, KYC_MCP_JWT_KEY=key)
+        assert done.returncode == 2, (key, done.stderr)
+        assert "KYC_MCP_JWT_KEY" in done.stderr and says in done.stderr, (key, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
 
 
 async def test_insecure_mode_warns_and_never_keys_state_by_an_unverified_subject(

@@ -38,6 +38,8 @@ SYMMETRIC = ["HS256", "HS384", "HS512"]
 DEFAULT_CLIENT_ID = "kyc-mcp-client"
 SSH_PREFIXES = ("ssh-rsa ", "ssh-ed25519 ", "ssh-dss ", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 UNVERIFIED_PREFIX = "unverified-token:"
+# How base64 DER public keys begin: RSA (and most others), Ed25519, EC P-256, P-384, P-521.
+DER_PREFIXES = ("MII", "MCow", "MFkw", "MHYw", "MIGb")
 NO_KEY = (
     "the HTTP transport verifies every bearer token's signature: set KYC_MCP_JWT_KEY (the HS256 secret or the "
     "public key that signs the users' tokens) or KYC_MCP_JWKS_URL. For local development only, "
@@ -103,11 +105,13 @@ def verification_key(text: str) -> tuple[Any, list[str]]:
             return serialization.load_ssh_public_key(text.encode()), ASYMMETRIC
         if form == "a JWK":
             return _jwk_key(text)
+    except ConfigError:
+        raise
     except (ValueError, UnsupportedAlgorithm, jwt.PyJWTError) as exc:
         raise _unparsable(form or "a key", exc) from None
     if (der := _der_key(text)) is not None:
         return der, ASYMMETRIC
-    if text.startswith("MII"):
+    if text.startswith(DER_PREFIXES):
         raise ConfigError("KYC_MCP_JWT_KEY looks like a base64 DER public key but does not parse: paste it whole")
     return text, SYMMETRIC
 
