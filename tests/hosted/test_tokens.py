@@ -146,9 +146,10 @@ async def test_insecure_mode_warns_and_never_keys_state_by_an_unverified_subject
 
 
 def test_a_non_loopback_bind_needs_allowed_hosts_and_origins(tmp_path: Path) -> None:
-    done = _serve(tmp_path, "--host", "0.0.0.0", KYC_MCP_JWT_KEY="x" * 40)
-    assert done.returncode == 2
-    assert "KYC_MCP_ALLOWED_HOSTS" in done.stderr and "KYC_MCP_ALLOWED_ORIGINS" in done.stderr
+    for partial in ({}, {"KYC_MCP_ALLOWED_HOSTS": "kyc.example.test"}, {"KYC_MCP_ALLOWED_ORIGINS": "https://a.test"}):
+        done = _serve(tmp_path, "--host", "0.0.0.0", KYC_MCP_JWT_KEY="x" * 40, **partial)
+        assert done.returncode == 2, (partial, done.stderr)
+        assert "KYC_MCP_ALLOWED_HOSTS" in done.stderr and "KYC_MCP_ALLOWED_ORIGINS" in done.stderr
 
 
 def test_off_loopback_only_the_allowed_host_and_origin_are_answered(start_server: StartServer) -> None:

@@ -51,20 +51,19 @@ def resource_url(settings: Settings, host: str, port: int) -> str:
 
 def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
     """The Host and Origin values `/mcp` answers: the configured ones; on loopback without them, the SDK's
-    DNS-rebinding defaults (None). `ConfigError` for a non-loopback bind without them."""
-    if settings.allowed_hosts or settings.allowed_origins:
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=list(settings.allowed_hosts),
-            allowed_origins=list(settings.allowed_origins),
-        )
-    if host in LOOPBACK:
+    DNS-rebinding defaults (None). `ConfigError` off loopback without both, or with origins but no hosts (which
+    would refuse every request)."""
+    hosts, origins = list(settings.allowed_hosts), list(settings.allowed_origins)
+    if not hosts and not origins and host in LOOPBACK:
         return None
-    raise ConfigError(
-        f"--host {host} is not a loopback address, so the server must know the names clients reach it by: set "
-        "KYC_MCP_ALLOWED_HOSTS (Host header values, e.g. kyc-mcp.example.com,kyc-mcp.example.com:*) and "
-        "KYC_MCP_ALLOWED_ORIGINS (browser origins, e.g. https://kyc-mcp.example.com), comma-separated"
-    )
+    if not hosts or (not origins and host not in LOOPBACK):
+        where = f"--host {host} is not a loopback address" if host not in LOOPBACK else "KYC_MCP_ALLOWED_ORIGINS is set"
+        raise ConfigError(
+            f"{where}, so the server must know the names clients reach it by: set KYC_MCP_ALLOWED_HOSTS (Host "
+            "header values, e.g. kyc-mcp.example.com,kyc-mcp.example.com:*) and KYC_MCP_ALLOWED_ORIGINS (browser "
+            "origins, e.g. https://kyc-mcp.example.com), comma-separated"
+        )
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
 
 
 class SessionCap:
@@ -82,18 +81,21 @@ class SessionCap:
         user = scope.get("user")
         if _opens_a_session(scope) and isinstance(user, AuthenticatedUser) and self._open_sessions(user) >= self.limit:
             logger.warning("refused a new MCP session: its user already has %d open", self.limit)
-            message = (
-                f"this user already has {self.limit} open MCP sessions on this server (KYC_MCP_MAX_SESSIONS_PER_USER); "
-                "close one (HTTP DELETE of its session) or let an idle one expire, then connect again"
-            )
-            error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
-            await JSONResponse(error, status_code=429)(scope, receive, send)
+            await self._refusal()(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
+    def _refusal(self) -> Response:
+        message = (
+            f"this user already has {self.limit} open MCP sessions on this server (KYC_MCP_MAX_SESSIONS_PER_USER); "
+            "close one (HTTP DELETE of its session) or let an idle one expire, then connect again"
+        )
+        return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}, 429)
+
 
 def _opens_a_session(scope: Scope) -> bool:
-    """A POST to `/mcp` without a session of a protocol revision that has sessions (2025's)."""
+    """Whether this request would open a session: a POST to `/mcp` without a session ID, of a protocol revision
+    that has sessions (2025's)."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != MCP_PATH:
         return False
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
