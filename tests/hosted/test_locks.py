@@ -65,7 +65,7 @@ async def test_a_lock_not_had_within_the_wait_is_busy(stores: list[StateStore]) 
         with pytest.raises(KycError) as refused:
             async with stores[1].lock("sub:ada", "submit"):
                 pytest.fail("entered a held lock")
-        assert 0.2 < time.monotonic() - started < 1.5
+        assert 0.25 < time.monotonic() - started < 3.0  # the wait (0.3 s), with room for a loaded machine
         done.set()
     assert refused.value.code == "BUSY" and "was not sent" in refused.value.message
     async with stores[1].lock("sub:ada", "submit"):  # released: free at once
