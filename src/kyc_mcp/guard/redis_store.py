@@ -120,9 +120,10 @@ class RedisStore:
         deadline = time.monotonic() + self._lock_wait
         pause, longest = LOCK_POLL_SECONDS
         while not await self._redis.set(key, token, nx=True, px=self._lease_ms):
-            if time.monotonic() + pause > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise busy(name, self._lock_wait)
-            await anyio.sleep(random.uniform(pause / 2, pause))
+            await anyio.sleep(min(left, random.uniform(pause / 2, pause)))  # the last try comes at the deadline
             pause = min(pause * 2, longest)
 
     async def _keep(self, key: str, token: str) -> None:
