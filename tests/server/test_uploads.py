@@ -230,3 +230,12 @@ async def test_a_file_swapped_after_the_open_sends_what_was_checked(
         result = await ok(client, "upload_kyc_file", {"file_path": str(inside)})
     assert inside.is_symlink() and len(opens) == 1  # the swap happened, and the file was opened once
     assert result["size"] == len(JPEG_BYTES) != outside.stat().st_size  # the upstream received the checked bytes
+
+
+async def test_each_request_reads_the_file_anew(connect: Connect, user: User, uploads: Path) -> None:
+    path = _write(uploads / "id.jpg", JPEG_BYTES)
+    async with connect(user) as client:
+        first = await ok(client, "upload_kyc_file", {"file_path": str(path)})
+        path.write_bytes(big_jpeg(5000))
+        second = await ok(client, "upload_kyc_file", {"file_path": str(path)})
+    assert (first["size"], second["size"]) == (len(JPEG_BYTES), 5000)

@@ -142,7 +142,7 @@ class Guard:
         started = time.perf_counter()
         statuses: list[int] = []
         try:
-            arguments = validated(op, params.get("arguments"))
+            arguments = validated(op, params.get("arguments"), ctx.lifespan_context.settings.upload_roots)
         except KycError as invalid:
             wire, decision = _error_wire(invalid), "invalid"
         else:

@@ -1,18 +1,22 @@
 """Validation of a tool call's arguments against its operation's input model.
 
 The guard runs it before anything else looks at the arguments, so a bad call never reaches the upstream (nor
-asks the user for consent), the model gets one clear message per field, and no submitted value is echoed.
+asks the user for consent: an upload's file is checked here too), the model gets one clear message per field,
+and no submitted value is echoed.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from kyc_mcp.errors import KycError
 from kyc_mcp.models.fields import Input
+from kyc_mcp.models.uploads import FileSource
 from kyc_mcp.operations import Operation
+from kyc_mcp.tools import files
 
 
 def _message(error: dict[str, Any], op: Operation) -> str:
@@ -45,6 +49,10 @@ def parsed(op: Operation, arguments: Any) -> Input:
         raise validation_error(op, exc) from None
 
 
-def validated(op: Operation, arguments: Any) -> dict[str, Any]:
-    """The arguments checked and normalised (stripped, canonical case), as the JSON the tool receives."""
-    return parsed(op, arguments).model_dump(mode="json", exclude_unset=True)
+def validated(op: Operation, arguments: Any, upload_roots: tuple[Path, ...]) -> dict[str, Any]:
+    """The arguments checked and normalised (stripped, canonical case), as the JSON the tool receives. An upload's
+    file is read and checked here too, before anyone is asked for consent; the upload sends those same bytes."""
+    args = parsed(op, arguments)
+    if isinstance(args, FileSource):
+        files.check(args, upload_roots)
+    return args.model_dump(mode="json", exclude_unset=True)
