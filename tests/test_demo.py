@@ -31,7 +31,16 @@ CARDHOLDER = [
     ("wait_for_kyc_decision", "ok"),
     ("get_latest_cardholder", "ok"),
 ]
-CONSENTED = {"upload_kyc_document", "submit_kyc", "submit_wallet_kyc", "upload_kyc_file", "submit_cardholder_kyc"}
+CONSENTED = {
+    "update_profile",
+    "update_document",
+    "upload_kyc_document",
+    "submit_kyc",
+    "submit_wallet_kyc",
+    "upload_kyc_file",
+    "validate_kyc_document",
+    "submit_cardholder_kyc",
+}
 
 
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:

@@ -100,8 +100,9 @@ OPTIONS = (
     Option(
         "consent",
         "Consent prompts",
-        "auto: ask before identity data or documents are sent (when the app supports it); never: do not ask.",
-        choices=("auto", "never"),
+        "auto: ask before identity data or documents are sent (when the app supports it); required: refuse to "
+        "send them when the app cannot ask; never: do not ask.",
+        choices=("auto", "required", "never"),
     ),
 )
 

@@ -41,7 +41,7 @@ class Settings(BaseModel):
     upload_roots: tuple[Path, ...] = ()
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry_budget_seconds: float = Field(default=10.0, ge=0, le=300)
-    consent: Literal["auto", "never"] = "auto"
+    consent: Literal["auto", "required", "never"] = "auto"
     show_pii: bool = False
     audit_log: Path | None = None
     toolsets: tuple[Literal["masterpay", "cardholder"], ...] = ("masterpay", "cardholder")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kyc_mcp.guard.flow import MILESTONES, REQUIREMENT_DOCS
-from kyc_mcp.operations import BY_NAME, OPERATIONS
+from kyc_mcp.operations import BY_NAME, OPERATIONS, Operation
 
 FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC", None: "both"}
 
@@ -27,13 +27,20 @@ def tools_table() -> str:
     return "\n".join(rows)
 
 
+def consent_note(op: Operation) -> str:
+    """When a tool asks the user's consent: "yes" (every call), or the identity fields that make a call ask."""
+    if isinstance(op.consent, tuple):
+        return "when it sends " + " or ".join(f"`{name}`" for name in op.consent)
+    return "yes" if op.consent else ""
+
+
 def guard_table() -> str:
     """What the guard checks before each tool that has prerequisites or needs consent."""
     rows = ["| tool | before it is sent, the guard checks | asks consent |", "| --- | --- | --- |"]
     for op in OPERATIONS:
         if op.requires or op.consent:
             checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
-            rows.append(f"| `{op.name}` | {checks} | {'yes' if op.consent else ''} |")
+            rows.append(f"| `{op.name}` | {checks} | {consent_note(op)} |")
     return "\n".join(rows)
 
 
@@ -47,7 +54,9 @@ def flow_document(api: str) -> str:
     for op in OPERATIONS:
         if op.api == api and (op.requires or op.consent):
             checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
-            lines.append(f"- `{op.name}`: {checks}{'; then asks the user to consent' if op.consent else ''}.")
+            when = f", {consent_note(op)}," if isinstance(op.consent, tuple) else ""
+            asks = f"; then{when} asks the user to consent" if op.consent else ""
+            lines.append(f"- `{op.name}`: {checks}{asks}.")
     return "\n".join(lines) + "\n"
 
 

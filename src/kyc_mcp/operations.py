@@ -35,7 +35,7 @@ class Operation:
     checks_only: bool = False  # a POST that changes nothing upstream
     header_fields: Mapping[str, str] = field(default_factory=dict)  # input field -> request header
     requires: tuple[str, ...] = ()  # flow prerequisites, checked in order (kyc_mcp.guard.flow.REQUIREMENTS)
-    consent: bool = False  # identity data leaves the machine: ask the user first
+    consent: bool | tuple[str, ...] = False  # identity data leaves: ask first (or: when one of these fields is set)
     kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status operation
     verified_by: str | None = None  # the read showing whether a call whose answer was lost took effect
     serialized: bool = False  # a submission: one at a time per principal (a lock in the state store)
@@ -43,6 +43,12 @@ class Operation:
     def api_for(self, args: Mapping[str, Any]) -> Api:
         """The API this call talks to."""
         return self.api or args["flow"]
+
+    def asks_consent(self, args: Mapping[str, Any]) -> bool:
+        """Whether this call sends identity data that needs the user's consent."""
+        if isinstance(self.consent, tuple):
+            return any(args.get(name) not in (None, "") for name in self.consent)
+        return self.consent
 
     @property
     def read_only(self) -> bool:
@@ -114,6 +120,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         destructive=True,
         requires=("masterpay_user", "metadata"),
+        consent=("passport", "nric"),
         verified_by="get_profile",
     ),
     Operation(
@@ -140,6 +147,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         destructive=True,
         requires=("masterpay_user",),
+        consent=("id_number",),
         verified_by="get_document",
     ),
     Operation(
@@ -235,6 +243,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=True,
         checks_only=True,
         requires=("kyc_files",),
+        consent=True,
     ),
     Operation(
         "submit_cardholder_kyc",

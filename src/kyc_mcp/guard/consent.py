@@ -1,31 +1,67 @@
 """Consent: before identity data leaves the machine, ask the user through MCP elicitation.
 
-The question is a `Resolve`d tool parameter (the SDK's form that works on both protocol revisions), built
-here and attached by the server to the operations marked `consent` in the table. Its message is a redacted
-summary of what will be sent and where. Modes (`KYC_MCP_CONSENT`): `auto` asks when the client supports
-form elicitation and proceeds without asking when it does not (the host's own tool approval applies);
-`never` does not ask.
+The question is a `Resolve`d tool parameter, built here and attached by the server to the operations marked
+`consent` in the table (some ask only when the call carries an identity number). Its message summarises what
+will be sent and where: the file's name and size (of the bytes the validation step read, which are the bytes
+the upload sends), and the other arguments with identity numbers masked.
+
+How a client is asked depends on its protocol revision. A 2026-07-28 client gets the question in the call's
+`inputRequests` (the SDK's `Resolve`), over every transport, stateless and JSON responses included. A
+2025-11-25 client gets an `elicitation/create` request during the call, which needs its declared capabilities
+(lost with `--stateless`, which keeps no initialize state) and a back channel (none with `--json-response`).
+
+Modes (`KYC_MCP_CONSENT`): `auto` asks every client that declared form elicitation and lets a client that did
+not proceed (the host's own tool approval applies); `required` refuses that client too; `never` does not ask.
+When a client may have declared elicitation but cannot be asked, the call fails closed with
+`CONSENT_UNAVAILABLE`, naming the deployment or client that works.
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
+from mcp.shared.exceptions import MCPError
+from mcp.types import ClientCapabilities
+from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.models.uploads import FileSource
 from kyc_mcp.operations import Operation
+from kyc_mcp.tools import files
 
+INPUT_REQUESTS_VERSION = "2026-07-28"  # the first revision whose calls carry questions in `inputRequests`
 DECLINED = (
     "The user did not consent to sending this data, so nothing was sent. Ask the user what they want to do; "
     "call the tool again only if they change their mind."
 )
+UNAVAILABLE = {
+    "stateless": (
+        "This server runs stateless (--stateless), where a 2025-11-25 client's capabilities are not known, so "
+        "the user cannot be asked for consent; nothing was sent. Connect with a client on protocol 2026-07-28, "
+        "or ask the server's operator for a stateful deployment (without --stateless)."
+    ),
+    "json_response": (
+        "This server answers with plain JSON (--json-response), which cannot carry a consent question to a "
+        "2025-11-25 client; nothing was sent. Ask the server's operator to run it without --json-response, or "
+        "connect with a client on protocol 2026-07-28."
+    ),
+    "not_declared": (
+        "Consent is required (KYC_MCP_CONSENT=required) and this client does not support form elicitation, so "
+        "the user cannot be asked; nothing was sent. Use a client that supports MCP elicitation, or ask the "
+        "server's operator for KYC_MCP_CONSENT=auto to rely on the host's own tool approval."
+    ),
+    "no_answer": (
+        "The client did not answer the consent question properly, so nothing was sent. Try again; if it keeps "
+        "failing, the client's elicitation support is broken: use another client."
+    ),
+}
 PROFILE_SUBMISSION = "your stored profile (names, date of birth, nationality, passport number, phone, address)"
 
 
@@ -33,27 +69,67 @@ class Consent(BaseModel):
     confirm: bool = Field(description="Send this data to the KYC service?")
 
 
-class NotAsked(BaseModel):
-    """The outcome when the client cannot be asked (no form elicitation)."""
+@dataclass(frozen=True)
+class Verdict:
+    """An outcome the resolver reached itself: proceed (no refusal), or a refusal."""
 
-    confirm: bool = True
-    asked: bool = False
-
-
-def _file_line(args: dict[str, Any]) -> str:
-    if args.get("file_path"):
-        path = Path(args["file_path"])
-        size = path.stat().st_size if path.is_file() else 0
-        return f"the file {path.name} ({size} bytes)"
-    return f"the file {args.get('file_name')} ({len(args.get('file_data') or '') * 3 // 4} bytes)"
+    refusal: KycError | None = None
 
 
-def summary(op: Operation, args: dict[str, Any], host: str, redactor: Redactor) -> str:
+def _unavailable(reason: str) -> Verdict:
+    return Verdict(KycError("CONSENT_UNAVAILABLE", UNAVAILABLE[reason], details={"reason": reason}))
+
+
+def _judged(outcome: ElicitationResult[Any]) -> Verdict:
+    """`CONSENT_DECLINED` unless the user accepted and confirmed."""
+    if isinstance(outcome, AcceptedElicitation) and getattr(outcome.data, "confirm", False):
+        return Verdict()
+    return Verdict(KycError("CONSENT_DECLINED", DECLINED, details={"action": getattr(outcome, "action", "decline")}))
+
+
+def refusal(outcome: ElicitationResult[Any]) -> KycError | None:
+    """The refusal the consent parameter's outcome calls for, if any."""
+    if isinstance(outcome, AcceptedElicitation) and isinstance(outcome.data, Verdict):
+        return outcome.data.refusal
+    return _judged(outcome).refusal
+
+
+def _modern(ctx: Context) -> bool:
+    return ctx.protocol_version is not None and is_version_at_least(ctx.protocol_version, INPUT_REQUESTS_VERSION)
+
+
+def _declares_form(capabilities: ClientCapabilities | None) -> bool:
+    """As the SDK reads it: a bare `elicitation: {}` is form support, url-only is not."""
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+def _cannot_ask(ctx: Context, required: bool) -> Verdict | None:
+    """The verdict when this client cannot be asked (proceed unasked, or a refusal); None when it can."""
+    modern, capabilities = _modern(ctx), ctx.client_capabilities
+    if capabilities is None and not modern:
+        return _unavailable("stateless")
+    if not _declares_form(capabilities):
+        return _unavailable("not_declared") if required else Verdict()
+    if not modern and not ctx.session.can_send_request:
+        return _unavailable("json_response")
+    return None
+
+
+async def _ask_now(ctx: Context, message: str) -> Verdict:
+    """Ask a 2025-11-25 client during the call; a failed question is a refusal, never a protocol error."""
+    try:
+        return _judged(await ctx.elicit(message, Consent))
+    except (MCPError, ValueError):
+        return _unavailable("no_answer")
+
+
+def summary(op: Operation, args: dict[str, Any], file: files.LocalFile | None, host: str, redactor: Redactor) -> str:
     """What will be sent and where, with identity numbers masked and file bytes left out."""
     shown = redactor.value({k: v for k, v in args.items() if k not in FileSource.model_fields and v is not None})
     parts = []
-    if op.uploads_file:
-        parts.append(_file_line(args))
+    if file is not None:
+        parts.append(f"the file {file.name} ({len(file.data)} bytes)")
     if op.name in ("submit_kyc", "submit_wallet_kyc"):
         parts.append(PROFILE_SUBMISSION + ("" if op.name == "submit_wallet_kyc" else " and uploaded documents"))
     if shown:
@@ -61,33 +137,35 @@ def summary(op: Operation, args: dict[str, Any], host: str, redactor: Redactor) 
     return f"{op.title}: send {'; '.join(parts)} to {host}?"
 
 
-def resolver(op: Operation, host_url: str, redactor: Redactor) -> Any:
+def _file(op: Operation, args: dict[str, Any], roots: tuple[Path, ...]) -> files.LocalFile | None:
+    """The upload's file, as this request read and checked it (in the validation step)."""
+    if not op.uploads_file:
+        return None
+    return files.load(FileSource.model_construct(**{name: args.get(name) for name in FileSource.model_fields}), roots)
+
+
+def resolver(
+    op: Operation, host_url: str, redactor: Redactor, upload_roots: tuple[Path, ...], required: bool = False
+) -> Any:
     """The resolver for `op`'s consent parameter: it sees the call's arguments by name."""
     host = urlsplit(host_url).netloc or host_url
 
-    async def ask(ctx: Context, **args: Any) -> Elicit[Consent] | NotAsked:
-        capabilities = ctx.client_capabilities
-        elicitation = capabilities.elicitation if capabilities is not None else None
-        if elicitation is None or (elicitation.form is None and elicitation.url is not None):
-            return NotAsked()
-        return Elicit(summary(op, args, host, redactor), Consent)
+    async def ask(ctx: Context, **args: Any) -> Elicit[Consent] | Verdict:
+        if not op.asks_consent(args):
+            return Verdict()
+        if (verdict := _cannot_ask(ctx, required)) is not None:
+            return verdict
+        try:
+            message = summary(op, args, _file(op, args, upload_roots), host, redactor)
+        except KycError as invalid:
+            return Verdict(invalid)
+        return Elicit(message, Consent) if _modern(ctx) else await _ask_now(ctx, message)
 
     fields = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in op.input.model_fields]
     ask.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context), *fields],
-        return_annotation=Elicit[Consent] | NotAsked,
+        return_annotation=Elicit[Consent] | Verdict,
     )
-    ask.__annotations__ = {"ctx": Context, "return": Elicit[Consent] | NotAsked}
+    ask.__annotations__ = {"ctx": Context, "return": Elicit[Consent] | Verdict}
     ask.__name__ = ask.__qualname__ = f"consent_{op.name}"
     return ask
-
-
-def refusal(outcome: ElicitationResult[Any]) -> KycError | None:
-    """`CONSENT_DECLINED` unless the user accepted and confirmed (or could not be asked)."""
-    if isinstance(outcome, AcceptedElicitation) and getattr(outcome.data, "confirm", False):
-        return None
-    return KycError(
-        "CONSENT_DECLINED",
-        DECLINED,
-        details={"action": getattr(outcome, "action", "decline")},
-    )

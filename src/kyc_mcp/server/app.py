@@ -54,10 +54,15 @@ def build_server(
     store = store or open_store(settings)
     logs.install()
     hook = None
-    if settings.consent == "auto":
-        hook = ConsentHook(
-            partial(consent.resolver, host_url=settings.api_base_url, redactor=redactor), consent.refusal
+    if settings.consent != "never":
+        ask = partial(
+            consent.resolver,
+            host_url=settings.api_base_url,
+            redactor=redactor,
+            upload_roots=settings.upload_roots,
+            required=settings.consent == "required",
         )
+        hook = ConsentHook(ask, consent.refusal)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
