@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
 from mcp.shared.exceptions import MCPError
 from mcp.types import ClientCapabilities
-from mcp_types.version import is_version_at_least
+from mcp.types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from kyc_mcp.errors import KycError
