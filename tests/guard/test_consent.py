@@ -1,15 +1,17 @@
 """Consent before identity data leaves the machine: asked through elicitation on both protocol revisions, with a
 redacted summary, after the arguments (and an upload's file) are validated; declined means nothing is sent;
 `KYC_MCP_CONSENT=required` refuses a client that cannot be asked; a broken answer is a refusal, never a
-protocol error. Every transport mode over HTTP: tests/hosted/test_consent_modes.py."""
+protocol error. Over stdio too; every transport mode over HTTP: tests/hosted/test_consent_modes.py."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client, StdioServerParameters
 from mcp.client import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 
@@ -209,6 +211,28 @@ async def test_a_broken_answer_is_a_refusal_not_a_protocol_error(
         )
     assert error["details"] == {"reason": "no_answer"} and "nothing was sent" in error["message"]
     assert _sent(sandbox, before) == []
+
+
+@MODES
+async def test_consent_over_stdio(sandbox: Sandbox, user: User, uploads: Path, mode: str) -> None:
+    """`kyc-mcp serve` as a subprocess with KYC_MCP_CONSENT=required: a client with elicitation is asked, one
+    without is refused."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AIOT_API_BASE_URL": sandbox.url,
+        "AIOT_ACCESS_TOKEN": user.access_token,
+        "KYC_MCP_UPLOAD_ROOTS": str(uploads),
+        "KYC_MCP_CONSENT": "required",
+    }
+    server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
+    upload = {"file_path": str(uploads / "passport.jpg")}
+    asker = Asker()
+    before = log_mark(sandbox)
+    async with Client(server, mode=mode, elicitation_callback=asker) as client:
+        await ok(client, "upload_kyc_file", upload)
+    async with Client(server, mode=mode) as client:
+        await refused(client, "upload_kyc_file", upload, "CONSENT_UNAVAILABLE")
+    assert len(asker.questions) == 1 and len(_uploads_sent(sandbox, before)) == 1
 
 
 async def test_reads_never_ask(connect: Connect, user: User) -> None:
