@@ -4,8 +4,8 @@ A path must resolve (symlinks followed) inside one of the configured upload root
 most 15 MB, and start with the magic bytes of JPEG, PNG or PDF matching its extension; base64 data must
 decode and its bytes must match the declared MIME type and file name. A path is opened once, and what was
 opened is checked through its descriptor (where it really is, its type, its size) and read from it, so a file
-swapped in after the check is never sent. A request reads its file once: the validation step, the consent
-question and the upload all see the same bytes.
+swapped in after the check is never sent. A request reads its file once: the validation step `check`s it,
+and the consent question and the upload `load` the same bytes.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class LocalFile:
     data: bytes
 
 
-# this request's file: its source (and the roots it was checked against), and what was read
-_LOADED: ContextVar[tuple[tuple[Any, ...], LocalFile] | None] = ContextVar("kyc_mcp_loaded_file", default=None)
+# the file this request checked: its source (and the roots it was checked against), and what was read
+_CHECKED: ContextVar[tuple[tuple[Any, ...], LocalFile] | None] = ContextVar("kyc_mcp_checked_file", default=None)
 
 
 def _refuse(message: str, field: str, **details: object) -> KycError:
@@ -153,17 +153,25 @@ def _from_base64(encoded: str, name: str, mime_type: str) -> LocalFile:
     return _checked(name, mime_type, data, "file_data")
 
 
-def load(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:
-    """The checked bytes of a path or of base64 data; `KycError("VALIDATION")` naming the field otherwise. Read
-    once per request: a later call for the same source in the same request returns the same bytes."""
-    key = (*(getattr(source, name) for name in FileSource.model_fields), roots)
-    loaded = _LOADED.get()
-    if loaded is not None and loaded[0] == key:
-        return loaded[1]
+def check(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:
+    """The checked bytes of a path or of base64 data, read now and kept for the rest of this request;
+    `KycError("VALIDATION")` naming the field otherwise."""
     if source.file_path is not None:
         file = _from_path(source.file_path, roots)
     else:
         assert source.file_data is not None and source.file_name and source.mime_type  # FileSource guarantees
         file = _from_base64(source.file_data, source.file_name, source.mime_type)
-    _LOADED.set((key, file))
+    _CHECKED.set((_key(source, roots), file))
     return file
+
+
+def load(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:
+    """The bytes `check` read for this source in this request (the validation step), or `check`ed now."""
+    checked = _CHECKED.get()
+    if checked is not None and checked[0] == _key(source, roots):
+        return checked[1]
+    return check(source, roots)
+
+
+def _key(source: FileSource, roots: tuple[Path, ...]) -> tuple[Any, ...]:
+    return (*(getattr(source, name) for name in FileSource.model_fields), roots)
