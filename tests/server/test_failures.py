@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kyc_mcp.upstream.envelopes import quoted
 from tests.helpers import Sandbox, User, unique_number
 from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused
 
@@ -22,7 +23,7 @@ async def test_a_document_number_pending_on_another_account_is_a_conflict(
         error = await refused(
             client, "validate_kyc_document", {"document_type": "passport", "number_id": number}, "CONFLICT"
         )
-    assert error["message"] == "Document is already pending verification on another account"
+    assert error["message"] == quoted("Document is already pending verification on another account")
     assert error["details"]["status"] == 409
 
 

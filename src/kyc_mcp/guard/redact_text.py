@@ -37,7 +37,8 @@ _STEM = STEM_PATTERN
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE_STOP = frozenset(" \t\r\n,;&\"'<>(){}[]\\")
-_QUOTES = ('\\"', '"', "'")
+_QUOTE_CHARS = "\\\"'"
+MAX_REACH = 4096  # how far a quoted value or a cookie header may reach: a missing end cannot make scans quadratic
 _SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
 # A digit run of 13 digits or more, with single separators: starts only where no digit precedes.
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ ./_-]?[0-9]){12,}")
@@ -233,43 +234,41 @@ def _next_word(text: str, end: int) -> tuple[str, int]:
     return "", end
 
 
+def _skip(text: str, pos: int, chars: str, most: int) -> int:
+    stop = min(len(text), pos + most)
+    while pos < stop and text[pos] in chars:
+        pos += 1
+    return pos
+
+
 def _separator(text: str, end: int) -> tuple[int, str]:
     """After a name: (where its value starts, the separator kind: `explicit`, `space` or ``)."""
-    pos = end
-    for quote in _QUOTES:
-        if text.startswith(quote, pos):
-            pos += len(quote)
-            break
-    while pos < len(text) and pos - end < 8 and text[pos] in " \t":
-        pos += 1
+    pos = _skip(text, end, _QUOTE_CHARS, 8)  # a closing quote, escaped any number of times
+    pos = _skip(text, pos, " \t", 8)
     if pos < len(text) and text[pos] in ":=":
         pos += 1 + (text.startswith("=>", pos) or text.startswith("==", pos))
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        return pos, "explicit"
+        return _skip(text, pos, " \t", 8), "explicit"
     if text.startswith("is ", pos):
         return pos + 3, "space"
     return (pos, "space") if pos > end else (pos, "")
 
 
 def _value_span(text: str, start: int) -> tuple[int, int]:
-    """The value at `start`: a quoted string (its content), or a run up to a delimiter."""
-    for quote in _QUOTES:
-        if text.startswith(quote, start):
-            begin = start + len(quote)
-            close = text.find(quote, begin)
-            while close != -1 and quote == '"' and text[close - 1] == "\\":
-                close = text.find(quote, close + 1)
-            return begin, len(text) if close == -1 else close
+    """The value at `start`: a quoted string's content up to the next quote or backslash (quotes escaped any
+    number of times), or a run up to a delimiter."""
+    begin = _skip(text, start, _QUOTE_CHARS, 8)
+    if begin > start:
+        return begin, _first_of(text, begin, _QUOTE_CHARS)
     end = start
     while end < len(text) and text[end] not in _VALUE_STOP:
         end += 1
     return start, end
 
 
-def _line_end(text: str, start: int) -> int:
-    ends = [i for i in (text.find(c, start) for c in "\n\"'") if i != -1]
-    return min(ends, default=len(text))
+def _first_of(text: str, start: int, chars: str) -> int:
+    """The first of `chars` at or after `start`, looking at most `MAX_REACH` characters ahead."""
+    limit = min(len(text), start + MAX_REACH)
+    return min((i for i in (text.find(c, start, limit) for c in chars) if i != -1), default=limit)
 
 
 def _looks_secret(value: str) -> bool:
@@ -327,7 +326,7 @@ def _pair_at(text: str, hit: int, floor: int) -> tuple[tuple[int, int, str] | No
         return None, end
     value_start, value_end = _value_span(text, begin)
     if name[-1] == "cookie":  # a cookie header's value is the rest of its line: `sid=...; other=...`
-        value_end = max(value_end, _line_end(text, value_start))
+        value_end = max(value_end, _first_of(text, value_start, "\n" + _QUOTE_CHARS))
     value = text[value_start:value_end]
     if value.lower() in _SCHEMES and not scheme:  # `Authorization: Bearer x`: the credential follows
         value_start, value_end = _value_span(text, value_end + 1)

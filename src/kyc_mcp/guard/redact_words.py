@@ -65,6 +65,13 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _GLUED = {phrase.replace(" ", ""): phrase for phrase in SECRET_PHRASES | IDENTITY_PHRASES if " " in phrase}
 # Each table's phrases written without spaces: words split oddly (`PaSsWoRd`) still match when glued again.
 _GLUED_FORMS = {table: frozenset(p.replace(" ", "") for p in table) for table in (SECRET_PHRASES, IDENTITY_PHRASES)}
+# Glued forms that also end a flatcase name (`userpwd`, `usernric`); short ones that end ordinary words
+# (`spin`, `company`, `oauth`) are left out.
+_FLAT_PREFIXES = ("user", "my", "new", "old", "card", "txn", "transaction", "account", "login", "wallet", "atm")
+_FLAT_ENDINGS = {
+    table: tuple(f for f in forms if len(f) >= 5 or f in {"pwd", "cvv", "cvc", "otp", "nric", "jwt"})
+    for table, forms in _GLUED_FORMS.items()
+}
 MAX_PHRASE_WORDS = 4
 _KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
 
@@ -86,7 +93,15 @@ def _ends_with(found: list[str], phrases: frozenset[str], qualifiers: frozenset[
     tail = found[max(0, end - MAX_PHRASE_WORDS) : end]
     if tail[-1].endswith("s"):  # plurals: `access_tokens`
         tail = [*tail[:-1], tail[-1][:-1]] if " ".join(tail[-1:]) not in phrases else tail
-    return any(" ".join(tail[i:]) in phrases or "".join(tail[i:]) in _GLUED_FORMS[phrases] for i in range(len(tail)))
+    if any(" ".join(tail[i:]) in phrases or "".join(tail[i:]) in _GLUED_FORMS[phrases] for i in range(len(tail))):
+        return True
+    last = tail[-1]
+    return last.isalpha() and (last.endswith(_FLAT_ENDINGS[phrases]) or _flat_short(last, phrases))
+
+
+def _flat_short(name: str, phrases: frozenset[str]) -> bool:
+    """A short secret glued to a usual prefix (`userpin`, `cardpan`), which ordinary words (`spin`) are not."""
+    return any(name.startswith(prefix) and name[len(prefix) :] in _GLUED_FORMS[phrases] for prefix in _FLAT_PREFIXES)
 
 
 def kind_of_words(found: list[str], query: bool = False) -> Kind | None:

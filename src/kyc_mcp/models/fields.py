@@ -73,7 +73,10 @@ def _letters_only(value: str) -> str:
 
 
 def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+    """A status word in lower case; anything else (an upstream's junk) as it came, so redaction sees it whole."""
+    if isinstance(value, str) and len(value) <= 64 and value.strip().replace("_", "").replace(" ", "").isalpha():
+        return value.strip().lower()
+    return value
 
 
 def _upper(value: object) -> object:
