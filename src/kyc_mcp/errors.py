@@ -3,8 +3,8 @@
 Every refusal and failure reaches the model as an `isError` tool result whose text is the JSON envelope
 `{"error": {"code", "message", "next_steps": [{"tool", "why"}], "details"}}` (DESIGN.md section 3).
 Codes: `VALIDATION` (our own checks, nothing was sent), `UPSTREAM_4XX` (the upstream refused; its message
-is quoted, marked as its words), `CONFLICT` (the upstream answered 409), `UPSTREAM_UNAVAILABLE` (timeout, connection failure,
-5xx, rate limit), `UPSTREAM_INVALID_RESPONSE` (an answer we cannot read); the guard adds its own.
+is quoted, marked as its words), `CONFLICT` (the upstream answered 409), `UPSTREAM_UNAVAILABLE` (timeout,
+connection failure, 5xx, rate limit), `UPSTREAM_INVALID_RESPONSE` (an answer we cannot read); the guard adds its own.
 """
 
 from __future__ import annotations
