@@ -34,6 +34,7 @@ TOO_DEEP = "[nested too deeply, not shown]"
 MEMO_ENTRIES = 8192  # texts a call's redactor remembers (repeated values: statuses, names)
 MIN_SECRET = 6
 MIN_IDENTITY = 4
+MAX_ECHOES = 32  # identity numbers found in one result whose echoes in its text are masked (keeps it linear)
 _ECHO_SEPARATORS = r"[\s./_-]{0,3}"
 
 
@@ -59,10 +60,11 @@ def _echo_pattern(identities: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def _identity_values(value: Any) -> list[str]:
-    """The identity numbers under identity names anywhere in a JSON-like value (iterative, bounded)."""
+    """The first `MAX_ECHOES` identity numbers under identity names in a JSON-like value (iterative, bounded:
+    a result of many records masks each record's own number under its name, and the first ones' echoes)."""
     found: list[str] = []
     stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
+    while stack and len(found) < MAX_ECHOES:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
             continue
