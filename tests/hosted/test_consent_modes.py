@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitRequestParams, ElicitResult
 
 from tests.helpers import Sandbox
+from tests.hosted.clients import connect_http
 from tests.hosted.conftest import StartServer
 from tests.mcp_client import error_of, log_mark, output_of, requests_since
 
@@ -88,3 +89,19 @@ async def test_consent_in_every_transport_mode(
                 assert error["details"]["reason"] == want, case
                 assert HINTS[want] in error["message"], case
                 assert (uploads, asked) == ([], 0), case
+
+
+async def test_an_answer_that_cannot_be_verified_is_a_refusal(
+    start_server: StartServer, hosted_sandbox: Sandbox, documents: Path
+) -> None:
+    """Two replicas with their own request-state keys: the consent answer, sealed by one and sent to the other,
+    cannot be verified there; the call is refused with CONSENT_UNAVAILABLE naming the setting, not ended with a
+    JSON-RPC error, and nothing is uploaded."""
+    replicas = [start_server(KYC_MCP_REQUEST_STATE_KEYS=f"replica-{i}-own-key-".ljust(40, "x")) for i in range(2)]
+    user = hosted_sandbox.new_user()
+    before = log_mark(hosted_sandbox)
+    async with connect_http([r.url for r in replicas], user.access_token) as (client, _):
+        result = await client.call_tool("upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
+    error = error_of(result, "upload_kyc_file", "CONSENT_UNAVAILABLE")
+    assert error["details"] == {"reason": "stale_answer"} and "KYC_MCP_REQUEST_STATE_KEYS" in error["message"]
+    assert requests_since(hosted_sandbox, before) == []

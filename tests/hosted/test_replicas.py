@@ -13,7 +13,6 @@ import anyio
 import httpx2
 import pytest
 import redis as redis_py
-from mcp.shared.exceptions import MCPError
 
 from kyc_mcp.guard.redis_store import RedisStore
 from kyc_mcp.guard.state import FlowState
@@ -62,8 +61,10 @@ async def test_consent_needs_the_shared_request_state_keys(
     user = hosted_sandbox.new_user()
     before = log_mark(hosted_sandbox)
     async with connect_http([r.url for r in replicas], user.access_token) as (client, _):
-        with pytest.raises(MCPError, match="Invalid or expired requestState"):
-            await client.call_tool("upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
+        error = await refused(
+            client, "upload_kyc_file", {"file_path": str(documents / "passport.jpg")}, "CONSENT_UNAVAILABLE"
+        )
+    assert "KYC_MCP_REQUEST_STATE_KEYS" in error["message"]
     assert [e["path"] for e in requests_since(hosted_sandbox, before)] == []
 
 

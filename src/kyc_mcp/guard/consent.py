@@ -13,7 +13,8 @@ How a client is asked depends on its protocol revision. A 2026-07-28 client gets
 Modes (`KYC_MCP_CONSENT`): `auto` asks every client that declared form elicitation and lets a client that did
 not proceed (the host's own tool approval applies); `required` refuses that client too; `never` does not ask.
 When a client may have declared elicitation but cannot be asked, the call fails closed with
-`CONSENT_UNAVAILABLE`, naming the deployment or client that works.
+`CONSENT_UNAVAILABLE`, naming the deployment or client that works; so does an answer that cannot be verified
+(`StaleAnswers`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
 from mcp.shared.exceptions import MCPError
 from mcp.types import ClientCapabilities
@@ -61,7 +63,14 @@ UNAVAILABLE = {
         "The client did not answer the consent question properly, so nothing was sent. Try again; if it keeps "
         "failing, the client's elicitation support is broken: use another client."
     ),
+    "stale_answer": (
+        "The user's answer to the consent question could not be verified (an answer is valid for ten minutes, "
+        "on servers that share KYC_MCP_REQUEST_STATE_KEYS), so nothing was sent. Call the tool again to ask "
+        "again; if this repeats, the server's operator must give every replica the same "
+        "KYC_MCP_REQUEST_STATE_KEYS."
+    ),
 }
+STALE_STATE = "invalid_request_state"  # the SDK's reason when a `requestState` cannot be verified
 PROFILE_SUBMISSION = "your stored profile (names, date of birth, nationality, passport number, phone, address)"
 
 
@@ -76,8 +85,8 @@ class Verdict:
     refusal: KycError | None = None
 
 
-def _unavailable(reason: str) -> Verdict:
-    return Verdict(KycError("CONSENT_UNAVAILABLE", UNAVAILABLE[reason], details={"reason": reason}))
+def _unavailable(reason: str) -> KycError:
+    return KycError("CONSENT_UNAVAILABLE", UNAVAILABLE[reason], details={"reason": reason})
 
 
 def _judged(outcome: ElicitationResult[Any]) -> Verdict:
@@ -108,11 +117,11 @@ def _cannot_ask(ctx: Context, required: bool) -> Verdict | None:
     """The verdict when this client cannot be asked (proceed unasked, or a refusal); None when it can."""
     modern, capabilities = _modern(ctx), ctx.client_capabilities
     if capabilities is None and not modern:
-        return _unavailable("stateless")
+        return Verdict(_unavailable("stateless"))
     if not _declares_form(capabilities):
-        return _unavailable("not_declared") if required else Verdict()
+        return Verdict(_unavailable("not_declared")) if required else Verdict()
     if not modern and not ctx.session.can_send_request:
-        return _unavailable("json_response")
+        return Verdict(_unavailable("json_response"))
     return None
 
 
@@ -121,7 +130,7 @@ async def _ask_now(ctx: Context, message: str) -> Verdict:
     try:
         return _judged(await ctx.elicit(message, Consent))
     except (MCPError, ValueError):
-        return _unavailable("no_answer")
+        return Verdict(_unavailable("no_answer"))
 
 
 def summary(op: Operation, args: dict[str, Any], file: files.LocalFile | None, host: str, redactor: Redactor) -> str:
@@ -169,3 +178,22 @@ def resolver(
     ask.__annotations__ = {"ctx": Context, "return": Elicit[Consent] | Verdict}
     ask.__name__ = ask.__qualname__ = f"consent_{op.name}"
     return ask
+
+
+class StaleAnswers:
+    """Middleware just outside the SDK's request-state boundary: a consent-gated call whose sealed answer cannot
+    be verified (expired, or sealed by a replica with other keys) is refused as `CONSENT_UNAVAILABLE`, not
+    ended with a protocol error."""
+
+    def __init__(self, gated: frozenset[str]) -> None:
+        self.gated = gated
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        try:
+            return await call_next(ctx)
+        except MCPError as exc:
+            data = exc.error.data if isinstance(exc.error.data, dict) else {}
+            gated = ctx.method == "tools/call" and (ctx.params or {}).get("name") in self.gated
+            if not gated or data.get("reason") != STALE_STATE:
+                raise
+            return _unavailable("stale_answer").result().model_dump(by_alias=True, mode="json", exclude_none=True)

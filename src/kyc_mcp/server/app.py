@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.request_state import RequestStateBoundary
 
 from kyc_mcp import __version__
 from kyc_mcp.config import Settings
@@ -94,6 +95,15 @@ def build_server(
         middleware=[Redaction(redactor), guard],
         **(http or {}),
     )
+    if hook is not None:
+        _guard_request_state(server, frozenset(op.name for op in operations if op.consent))
     for prompt in build_prompts(settings.toolsets, settings.read_only):
         server.add_prompt(prompt)
     return server
+
+
+def _guard_request_state(server: MCPServer[Runtime], gated: frozenset[str]) -> None:
+    """`consent.StaleAnswers` just outside the SDK's request-state boundary, which refuses unverifiable answers."""
+    chain = server.middleware
+    boundary = next(i for i, middleware in enumerate(chain) if isinstance(middleware, RequestStateBoundary))
+    chain.insert(boundary, consent.StaleAnswers(gated))
