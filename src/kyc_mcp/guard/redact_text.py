@@ -21,7 +21,7 @@ import itertools
 import re
 import unicodedata
 
-from kyc_mcp.guard.redact_words import STEM_PATTERN, kind_of_words, words
+from kyc_mcp.guard.redact_words import ID_PATTERN, STEM_PATTERN, kind_of_words, words
 
 REDACTED = "[REDACTED]"
 # Unicode's format characters (category Cf), checked against `unicodedata` by the tests.
@@ -33,7 +33,6 @@ FORMAT_RANGES = (
     (0xE0020, 0xE007F),
 )  # fmt: skip
 _DROP_FORMAT = dict.fromkeys(c for low, high in FORMAT_RANGES for c in range(low, high + 1))
-_STEM = STEM_PATTERN
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _VALUE_STOP = frozenset(" \t\r\n,;&\"'<>(){}[]\\")
@@ -58,7 +57,9 @@ def normalize(text: str) -> str:
 
 def suspect(text: str) -> bool:
     """Whether any rule could change `text` (normalised): a cheap superset check."""
-    if len(text) >= 256 or "eyJ" in text or "://" in text or _STEM.search(text):
+    if len(text) >= 256 or "eyJ" in text or "://" in text or STEM_PATTERN.search(text.lower()):
+        return True
+    if ID_PATTERN.search(text):
         return True
     return len(text) >= 13 and "0" * 13 in text.translate(_CARD_VIEW)
 
@@ -295,14 +296,25 @@ def _replacement(kind: str, scheme: str, value: str, separator: str) -> str | No
     return REDACTED if separator == "explicit" or _looks_secret(value) else None
 
 
+def _name_hits(text: str) -> list[int]:
+    """Where a secret or identity name may be: each stem's position, in order."""
+    lower = text.lower()
+    if len(lower) != len(text):  # a few characters lower-case to two (`İ`): positions would drift
+        lower = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    hits = [m.start() for m in STEM_PATTERN.finditer(lower)]
+    if "d" in lower or "c" in lower:
+        hits = sorted(hits + [m.start() for m in ID_PATTERN.finditer(text)])
+    return hits
+
+
 def _pairs(text: str) -> str:
     """Secret and identity values named in text, and `Bearer`/`Basic` credentials."""
     edits: list[tuple[int, int, str]] = []
     floor = 0
-    for hit in _STEM.finditer(text):
-        if hit.start() < floor:
+    for hit in _name_hits(text):
+        if hit < floor:
             continue
-        edit, floor = _pair_at(text, hit.start(), floor)
+        edit, floor = _pair_at(text, hit, floor)
         if edit is not None:
             edits.append(edit)
     return _apply(text, edits)

@@ -54,12 +54,22 @@ STEMS = (
     "bearer", "basic", "jwt", "secret", "key", "auth", "cookie", "credential", "session", "sig", "hash",
     "ticket", "state", "nric", "number", "ssn", "tax", "national", "licen", "doc",
 )  # fmt: skip
-# The stems as one pattern, with `id` and `ic` as words of their own (`id_no`, `IdNo`, `userIdNo`, not `valid`).
-STEM_PATTERN = re.compile(
-    "|".join(STEMS)
-    + r"|(?-i:(?<![A-Za-z])(?:id|Id|ID|iD|ic|Ic|IC)(?![a-z]))"
-    + r"|(?-i:(?:id|Id|ID)(?=[-_. ]?(?:no|No|NO|num|Num|NUM|nr|Nr|NR)(?![a-z])))",
-    re.IGNORECASE,
+
+
+def _by_first_letter(stems: tuple[str, ...]) -> str:
+    """An alternation grouped by first letter: the regex engine then tries one group per position, not all."""
+    groups: dict[str, list[str]] = {}
+    for stem in stems:
+        groups.setdefault(stem[0], []).append(stem[1:])
+    return "|".join(f"{first}(?:{'|'.join(sorted(rest, key=len, reverse=True))})" for first, rest in groups.items())
+
+
+# The stems, matched in lower-cased text (case-sensitive matching of a lower-cased view is ~20x faster than
+# IGNORECASE); `id` and `ic`, words of their own only by their case and surroundings (`id_no`, `IdNo`,
+# `userIdNo`, not `valid`), are matched in the text itself.
+STEM_PATTERN = re.compile(_by_first_letter(STEMS))
+ID_PATTERN = re.compile(
+    r"(?<![A-Za-z])(?:id|Id|ID|iD|ic|Ic|IC)(?![a-z])|(?:id|Id|ID)(?=[-_. ]?(?:no|No|NO|num|Num|NUM|nr|Nr|NR)(?![a-z]))"
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _GLUED = {phrase.replace(" ", ""): phrase for phrase in SECRET_PHRASES | IDENTITY_PHRASES if " " in phrase}
