@@ -39,8 +39,9 @@ _VALUE_STOP = frozenset(" \t\r\n,;&\"'<>(){}[]\\")
 _QUOTE_CHARS = "\\\"'"
 MAX_REACH = 4096  # how far a quoted value or a cookie header may reach: a missing end cannot make scans quadratic
 _SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
-# A digit run of 13 digits or more, with single separators: starts only where no digit precedes.
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ ./_-]?[0-9]){12,}")
+# A digit run with single separators between its groups: starts only where no digit precedes, and no digit
+# is given back (a per-digit optional separator would keep backtracking state for every digit of the run).
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]+(?:[ ./_-][0-9]+)*")
 _SEPARATOR = re.compile(r"[ ./_-]")
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}")
 _CARD_VIEW = str.maketrans("123456789", "000000000", " ./_-")
@@ -173,6 +174,8 @@ def _digit_run(match: re.Match[str]) -> str:
     run = match.group()
     groups = _SEPARATOR.split(run)
     total = sum(map(len, groups))
+    if total < 13:
+        return run
     if total > MAX_CARD_RUN:
         return f"[a number of {total} digits, not shown]"
     cards = _cards_in(groups)
