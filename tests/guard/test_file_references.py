@@ -45,11 +45,25 @@ queries = st.one_of(
 fragments = st.sampled_from(["", "#", "#frag", f"#{MINE}", f"#http://h/{MINE}", "#?x=1"])
 
 
+plain_segment = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=10)
+
+
+@st.composite
+def plausible(draw: st.DrawFn) -> str:
+    """A reference close to what a model passes: a stored path or an http(s) URL, with a query or fragment."""
+    head = draw(st.sampled_from(["", "http://h", "https://api.example.com", "HTTPS://127.0.0.1:8443", "http://h:80"]))
+    path = "/".join(draw(st.lists(st.one_of(st.just(MINE), plain_segment), min_size=1, max_size=4)))
+    return f"{head}{'/' if head or draw(st.booleans()) else ''}{path}{draw(queries)}{draw(fragments)}"
+
+
 @st.composite
 def references(draw: st.DrawFn) -> str:
-    """A reference built from URL parts in hostile variations, or arbitrary text."""
-    if draw(st.integers(0, 9)) == 0:
+    """A reference: plausible, or built from URL parts in hostile variations, or arbitrary text."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
         return draw(st.text(max_size=40))
+    if kind <= 4:
+        return f"{draw(spaces)}{draw(plausible())}{draw(spaces)}"
     scheme = draw(schemes)
     head = (
         f"{scheme}{draw(separators)}{draw(userinfo)}{draw(hosts)}{draw(ports)}" if scheme or draw(st.booleans()) else ""
