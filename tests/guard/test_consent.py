@@ -160,6 +160,27 @@ async def test_the_file_asked_about_is_the_file_sent_and_is_opened_once_per_requ
 
 
 @MODES
+async def test_a_file_changed_while_the_user_reads_the_question_is_never_sent_unasked(
+    connect: Connect, user: User, uploads: Path, mode: str
+) -> None:
+    """2025-11-25: the bytes read before asking are sent. 2026-07-28: the answer comes back in a new request,
+    which reads the file again; its question (another size) differs, so the user is asked again."""
+    path = uploads / "id.jpg"
+    path.write_bytes(JPEG_BYTES)
+    questions: list[str] = []
+
+    async def swap_then_accept(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        questions.append(params.message)
+        path.write_bytes(JPEG_BYTES + b"\0" * 100)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    async with connect(user, mode=mode, client_options={"elicitation_callback": swap_then_accept}) as client:
+        result = await ok(client, "upload_kyc_file", {"file_path": str(path)})
+    assert len(questions) == (2 if mode == "auto" else 1)
+    assert f"({result['size']} bytes)" in questions[-1]
+
+
+@MODES
 async def test_consent_required_refuses_a_client_that_cannot_be_asked(
     connect: Connect, sandbox: Sandbox, user: User, uploads: Path, mode: str
 ) -> None:
