@@ -263,3 +263,15 @@ async def test_reads_never_ask(connect: Connect, user: User) -> None:
         await ok(client, "get_kyc_metadata")
         await ok(client, "get_profile")
     assert asker.questions == []
+
+
+async def test_the_question_names_the_host_never_the_base_url_s_userinfo(
+    connect: Connect, sandbox: Sandbox, user: User, uploads: Path
+) -> None:
+    host = sandbox.url.split("//")[1]
+    asker = Asker("decline")
+    base = f"http://kyc-user:S3cr3t-Pw9x@{host}"
+    async with connect(user, cardholder_base_url=base, client_options={"elicitation_callback": asker}) as client:
+        await refused(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")}, "CONSENT_DECLINED")
+    (question,) = asker.questions
+    assert f"to {host}?" in question and "S3cr3t-Pw9x" not in question and "kyc-user" not in question

@@ -20,6 +20,7 @@ When a client may have declared elicitation but cannot be asked, the call fails 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,22 @@ def _file(op: Operation, args: dict[str, Any], roots: tuple[Path, ...]) -> files
     return files.load(FileSource.model_construct(**{name: args.get(name) for name in FileSource.model_fields}), roots)
 
 
+def host_of(url: str) -> str:
+    """Where a base URL sends: its host and port, never its userinfo (`https://user:pass@host`)."""
+    parts = urlsplit(url)
+    return parts.netloc.rpartition("@")[2] or url
+
+
 def resolver(
-    op: Operation, host_url: str, redactor: Redactor, upload_roots: tuple[Path, ...], required: bool = False
+    op: Operation,
+    base_urls: Mapping[str, str],
+    redactor: Redactor,
+    upload_roots: tuple[Path, ...],
+    required: bool = False,
 ) -> Any:
-    """The resolver for `op`'s consent parameter: it sees the call's arguments by name."""
-    host = urlsplit(host_url).netloc or host_url
+    """The resolver for `op`'s consent parameter (`base_urls`: each API's base URL): it sees the call's arguments
+    by name."""
+    host = host_of(base_urls[op.api or "masterpay"])
 
     async def ask(ctx: Context, **args: Any) -> Elicit[Consent] | Verdict:
         if not op.asks_consent(args):

@@ -58,7 +58,7 @@ def build_server(
     if settings.consent != "never":
         ask = partial(
             consent.resolver,
-            host_url=settings.api_base_url,
+            base_urls={"masterpay": settings.api_base_url, "cardholder": settings.cardholder_url},
             redactor=redactor,
             upload_roots=settings.upload_roots,
             required=settings.consent == "required",
