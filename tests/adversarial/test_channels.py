@@ -54,7 +54,7 @@ from tests.adversarial.leaks import leaked
 from tests.helpers import complete_profile
 from tests.hosted.conftest import launch
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 JWT_KEY = "adversarial-tests-jwt-key-0123456789abcdef"  # KYC_MCP_JWT_KEY: HS256, signs the HTTP tests' tokens
 STDIO_TOKEN = make_jwt({"sub": "adversary-stdio", "exp": 4102444800}, key=b"the-platform-signs-this")
 MODES = ("ok", "4xx", "5xx")
