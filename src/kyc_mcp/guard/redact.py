@@ -26,7 +26,7 @@ from urllib.parse import quote, quote_plus
 
 from kyc_mcp.errors import to_text
 from kyc_mcp.guard.redact_text import REDACTED, mask_identity, normalize, patterns, size_note, suspect
-from kyc_mcp.guard.redact_words import Kind, key_kind
+from kyc_mcp.guard.redact_words import KINDS, UNSEEN, Kind, key_kind
 
 __all__ = ["MAX_DEPTH", "REDACTED", "Redactor", "key_kind", "mask_identity", "patterns"]
 MAX_DEPTH = 64
@@ -36,6 +36,7 @@ MIN_SECRET = 6
 MIN_IDENTITY = 4
 MAX_ECHOES = 32  # identity numbers found in one result whose echoes in its text are masked (keeps it linear)
 _ECHO_SEPARATORS = r"[\s./_-]{0,3}"
+JSON_STARTS = ("{", "[")  # a string starting so may hold JSON (never "": an empty string is text)
 
 
 def _encodings(secret: str) -> set[str]:
@@ -154,12 +155,18 @@ class Redactor:
 
     def _dict(self, value: dict[Any, Any], inherited: Kind | None, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for k, v in value.items():
+        memo = self._memo if self._memo is not None else {}
+        for k, v in value.items():  # the hottest loop of redaction: memo and cache lookups inlined
             name = k if isinstance(k, str) else str(k)
-            clean = self.text(name)
+            clean = memo.get(name) or self.text(name)
             while clean in out:  # two keys redacted alike stay two keys
                 clean += "'"
-            out[clean] = self._value(v, key_kind(name) or inherited, depth + 1)
+            kind = KINDS.get(name, UNSEEN)
+            kind = (key_kind(name) if kind is UNSEEN else kind) or inherited
+            if kind is None and isinstance(v, str) and v[:1] not in JSON_STARTS and not v[:1].isspace():
+                out[clean] = memo.get(v) or self.text(v)
+            else:
+                out[clean] = self._value(v, kind, depth + 1)
         return out
 
     def _keyed(self, value: Any, kind: Kind, depth: int) -> Any:
@@ -180,7 +187,7 @@ class Redactor:
 
     def _string(self, value: str, depth: int) -> str:
         """Text, or JSON held in a string (redacted structurally, written back only when it changed)."""
-        if value[:1] in ("{", "[") or value.lstrip()[:1] in ("{", "["):
+        if value[:1] in JSON_STARTS or value.lstrip()[:1] in JSON_STARTS:
             try:
                 parsed = json.loads(value)
             except (ValueError, RecursionError):

@@ -83,7 +83,8 @@ _FLAT_ENDINGS = {
     for table, forms in _GLUED_FORMS.items()
 }
 MAX_PHRASE_WORDS = 4
-_KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
+KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
+UNSEEN = object()  # not in KINDS yet
 
 
 def words(name: str) -> list[str]:
@@ -130,10 +131,10 @@ def kind_of_words(found: list[str], query: bool = False) -> Kind | None:
 def key_kind(key: str) -> Kind | None:
     """`secret`, `identity`, `base64` or None for a dict key."""
     try:
-        return _KINDS[key]
+        return KINDS[key]
     except KeyError:
         pass
     kind = kind_of_words(words(key[-256:]))  # a name's meaning is in its last words; bounded work
-    if len(key) <= 64 and len(_KINDS) < 10_000:
-        _KINDS[key] = kind
+    if len(key) <= 64 and len(KINDS) < 10_000:
+        KINDS[key] = kind
     return kind
