@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test demo fuzz bench lint sandbox snapshots manifest clean
+.PHONY: test check demo fuzz bench lint sandbox snapshots manifest clean
+# The fast lane: lint, types and the in-process suites (no server processes, Redis, load or benchmark runs).
+FAST_TESTS := tests/guard tests/server tests/adversarial/test_redactor_corpus.py tests/test_config.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +17,9 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+check: lint
+	$(BIN)/python -m pytest -q $(FAST_TESTS)
 
 demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
@@ -32,6 +37,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sandbox: $(STAMP)
 	$(BIN)/kyc-mcp sandbox --host 127.0.0.1 --port 8080

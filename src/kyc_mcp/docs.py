@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from kyc_mcp.guard.flow import MILESTONES, REQUIREMENT_DOCS
 from kyc_mcp.operations import BY_NAME, OPERATIONS, Operation
+from kyc_mcp.upstream import Api
 
 FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC", None: "both"}
 
@@ -44,7 +45,7 @@ def guard_table() -> str:
     return "\n".join(rows)
 
 
-def flow_document(api: str) -> str:
+def flow_document(api: Api) -> str:
     """A flow as a readable document: its steps in order, and what the guard checks before each tool."""
     lines = [f"# {FLOW_NAMES[api]} flow", "", "Steps, in order (each result's next_steps points to the next one):", ""]
     for number, milestone in enumerate(MILESTONES[api], 1):

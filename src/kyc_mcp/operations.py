@@ -62,10 +62,10 @@ class Operation:
     def annotations(self) -> ToolAnnotations:
         return ToolAnnotations(
             title=self.title,
-            readOnlyHint=self.read_only,
-            destructiveHint=self.destructive,
-            idempotentHint=self.idempotent,
-            openWorldHint=True,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=True,
         )
 
 

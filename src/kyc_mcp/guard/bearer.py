@@ -27,6 +27,7 @@ import jwt
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from jwt.types import Options
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from kyc_mcp.config import ConfigError, Settings
@@ -133,7 +134,7 @@ class JwtVerifier(TokenVerifier):
         return self._key is not None or self._jwks is not None
 
     async def _claims(self, token: str) -> dict[str, Any]:
-        options: dict[str, Any] = {
+        options: Options = {
             "require": ["exp", "sub"],
             "verify_exp": True,
             "verify_aud": self._audience is not None,

@@ -182,7 +182,8 @@ class Evidence:
 
     async def latest_cardholder_kyc(self) -> dict[str, Any] | None:
         try:
-            return await self.get("latest_cardholder_kyc")
+            latest: dict[str, Any] | None = await self.get("latest_cardholder_kyc")
+            return latest
         except KycError as exc:
             if exc.status == 404:
                 return None

@@ -108,7 +108,8 @@ class Redaction:
         if ctx.method in STATIC_METHODS or result is None:
             return result
         try:
-            return self._redacted(_wire(result), redactor)
+            redacted: HandlerResult = self._redacted(_wire(result), redactor)
+            return redacted
         except Exception:
             logger.exception("redaction failed for %s; the result was withheld", ctx.method)
             if ctx.method == "tools/call":

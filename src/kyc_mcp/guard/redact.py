@@ -26,7 +26,7 @@ from urllib.parse import quote, quote_plus
 
 from kyc_mcp.errors import to_text
 from kyc_mcp.guard.redact_text import REDACTED, mask_identity, normalize, patterns, size_note, suspect
-from kyc_mcp.guard.redact_words import KINDS, UNSEEN, Kind, key_kind
+from kyc_mcp.guard.redact_words import KINDS, Kind, key_kind
 
 __all__ = ["MAX_DEPTH", "REDACTED", "Redactor", "key_kind", "mask_identity", "patterns"]
 MAX_DEPTH = 64
@@ -161,8 +161,7 @@ class Redactor:
             clean = memo.get(name) or self.text(name)
             while clean in out:  # two keys redacted alike stay two keys
                 clean += "'"
-            kind = KINDS.get(name, UNSEEN)
-            kind = (key_kind(name) if kind is UNSEEN else kind) or inherited
+            kind = (KINDS[name] if name in KINDS else key_kind(name)) or inherited
             if kind is None and isinstance(v, str) and v[:1] not in JSON_STARTS and not v[:1].isspace():
                 out[clean] = memo.get(v) or self.text(v)
             else:

@@ -84,7 +84,6 @@ _FLAT_ENDINGS = {
 }
 MAX_PHRASE_WORDS = 4
 KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
-UNSEEN = object()  # not in KINDS yet
 
 
 def words(name: str) -> list[str]:

@@ -64,7 +64,7 @@ class RedisStore:
         return self._prefix + hashlib.sha256(principal.encode()).hexdigest()
 
     @staticmethod
-    def _load(raw: bytes | None) -> FlowState:
+    def _load(raw: bytes | str | None) -> FlowState:
         return FlowState.model_validate_json(raw) if raw else FlowState()
 
     async def get(self, principal: str) -> FlowState:
@@ -82,12 +82,12 @@ class RedisStore:
                         await pipe.watch(key)
                         state = self._load(await pipe.get(key))
                         change(state)
-                        pipe.multi()
+                        pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                         pipe.set(key, state.model_dump_json(), ex=self._ttl)
                         await pipe.execute()
                         return state
                     except WatchError:  # another request changed it meanwhile: back off a little, retry
-                        await pipe.reset()
+                        await pipe.reset()  # type: ignore[no-untyped-call]
                         await anyio.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * (attempt + 1)))
         except RedisError as exc:
             raise unavailable(exc) from None

@@ -40,7 +40,10 @@ class FileSource(Input):
         str | None,
         Field(min_length=1, max_length=255, description="File name, with file_data.", examples=["passport.jpg"]),
     ] = None
-    mime_type: Annotated[MimeType | None, Field(description="MIME type of file_data.", examples=["image/jpeg"])] = None
+    mime_type: Annotated[
+        MimeType | None,  # type: ignore[valid-type]
+        Field(description="MIME type of file_data.", examples=["image/jpeg"]),
+    ] = None
 
     @model_validator(mode="after")
     def _one_source(self) -> FileSource:

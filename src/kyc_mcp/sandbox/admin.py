@@ -82,7 +82,7 @@ async def issue_token(request: Request) -> JSONResponse:
     body = await json_body(request)
     user = _user(request, text(body, "email", max_len=254))
     lifetime = body.get("expires_in")
-    if type(lifetime) not in (int, float):
+    if not isinstance(lifetime, int | float) or isinstance(lifetime, bool):
         raise invalid("expires_in must be a number of seconds (negative for an expired token)")
     return ok(request, {"access_token": issue_access_token(state(request).jwt_secret, user, lifetime)}, 201)
 

@@ -34,7 +34,8 @@ class SandboxState:
 
 
 def state(request: Request) -> SandboxState:
-    return request.app.state.sandbox
+    sandbox: SandboxState = request.app.state.sandbox
+    return sandbox
 
 
 def invalid(message: str, **details: Any) -> ApiError:
@@ -86,4 +87,4 @@ def age_on(born: date, today: date) -> int:
 def one_of(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise invalid(f"{name} must be one of: {', '.join(allowed)}", field=name)
-    return value
+    return str(value)

@@ -99,4 +99,5 @@ class Database:
         """A persistent value, stored on first read."""
         with self._lock:
             self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, default))
-            return self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+            value: str = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+            return value

@@ -84,7 +84,7 @@ def is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
-def store(db: Database, user_id: int, api: str, upload: Upload, document_type: str | None = None) -> dict:
+def store(db: Database, user_id: int, api: str, upload: Upload, document_type: str | None = None) -> dict[str, Any]:
     """Record the upload (size and SHA-256, never the bytes) and return its row."""
     file_uuid = str(uuid.uuid4())
     object_path = f"media/private/kyc/{file_uuid}.{MIME_EXTENSIONS[upload.mime_type]}"

@@ -20,7 +20,7 @@ import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client import ClientRequestContext
-from mcp.types import ElicitRequestParams, ElicitResult
+from mcp.types import ElicitRequestParams, ElicitResult, TextContent
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -214,7 +214,8 @@ async def _walk(sandbox_url: str, token: str, refresh: str, display: Display, tr
                 seconds = time.monotonic() - started
                 if step.expect == "redacted":
                     await admin.put("/sandbox/settings", json={"canaries": False})
-                body = json.loads(result.content[0].text) if result.content else {}
+                block = result.content[0] if result.content else None
+                body = json.loads(block.text) if isinstance(block, TextContent) else {}
                 code = body.get("error", {}).get("code") if result.is_error else None
                 record = Record(
                     flow,

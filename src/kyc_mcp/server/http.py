@@ -24,6 +24,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -109,8 +110,8 @@ def server_options(settings: Settings, url: str) -> dict[str, Any]:
     options: dict[str, Any] = {
         "token_verifier": JwtVerifier(settings),
         "auth": AuthSettings(
-            issuer_url=settings.auth_issuer_url or settings.api_base_url,
-            resource_server_url=url,
+            issuer_url=AnyHttpUrl(settings.auth_issuer_url or settings.api_base_url),
+            resource_server_url=AnyHttpUrl(url),
             required_scopes=list(settings.required_scopes) or None,
             validate_token_resource=False,  # JwtVerifier checks the audience the KYC platform's tokens carry
         ),
@@ -136,11 +137,11 @@ def create_app(
     store = open_store(settings)
     server = build_server(settings, store, http=options)
 
-    @server.custom_route("/healthz", methods=["GET"])
+    @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    @server.custom_route("/readyz", methods=["GET"])
+    @server.custom_route("/readyz", methods=["GET"])  # type: ignore[untyped-decorator]
     async def readyz(request: Request) -> Response:
         checks = [await store_check(store), *await probe_apis(settings)]
         for check in checks:

@@ -21,7 +21,7 @@ def _request(op: Operation, args: Input, settings: Settings) -> tuple[dict[str, 
     """httpx2 keyword arguments for the body, and what we know locally about an uploaded file."""
     if isinstance(args, FileSource):
         file = files.load(args, settings.upload_roots)
-        form = args.model_dump(exclude=FILE_FIELDS | set(op.header_fields), exclude_none=True)
+        form = args.model_dump(exclude=set(FILE_FIELDS) | set(op.header_fields), exclude_none=True)
         body = {"files": {"file": (file.name, file.data, file.mime_type)}, "data": form}
         return body, {"file_name": file.name, "mime_type": file.mime_type, "size": len(file.data)}
     if op.method == "GET":
@@ -52,6 +52,8 @@ async def invoke(op: Operation, args: Input, upstream: Upstream, token: str | No
     """Call the upstream for `op`; every failure is a `KycError`."""
     headers = {name: getattr(args, field) for field, name in op.header_fields.items() if getattr(args, field)}
     body, local = _request(op, args, settings)
+    if op.api is None:  # only wait_for_kyc_decision, which polls other operations
+        raise KycError("INTERNAL", f"{op.name} does not call an upstream API itself")
     reply = await upstream.call(op.api, op.method, op.path, token=token, headers=headers, **body)
     data = {"message": reply.message} if reply.data is None else reply.data
     return _shape(op, {**local, **data} if isinstance(data, dict) else data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
@@ -20,6 +20,8 @@ from mcp.types import CallToolResult, TextContent
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import KycError, to_text
+from kyc_mcp.models.fields import Output
+from kyc_mcp.models.wait import WaitRequest
 from kyc_mcp.operations import Operation
 from kyc_mcp.tools.invoke import invoke
 from kyc_mcp.tools.validation import parsed
@@ -54,12 +56,13 @@ def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
     ask = consent if consent is not None and op.consent else None
 
     async def tool(ctx: Context, consent: Any = None, **arguments: Any) -> CallToolResult:
-        runtime: Runtime = ctx.request_context.lifespan_context
+        runtime = cast(Runtime, ctx.request_context.lifespan_context)
         try:
             if ask is not None and (refused := ask.refusal(consent)) is not None:
                 raise refused
             args = parsed(op, arguments)
-            if op.kind == "wait":
+            output: Output
+            if isinstance(args, WaitRequest):  # the one operation of kind "wait"
                 output = await wait(args, runtime, ctx)
             else:
                 output = await invoke(
@@ -75,7 +78,7 @@ def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
         parameters.append(inspect.Parameter("consent", inspect.Parameter.KEYWORD_ONLY, annotation=answer))
     for name, field in op.input.model_fields.items():
         default = inspect.Parameter.empty if field.is_required() else field.default
-        annotation = Annotated[field.annotation, field]
+        annotation = Annotated[field.annotation, field]  # type: ignore[name-defined]  # built at run time
         parameters.append(
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from kyc_mcp.errors import KycError
 from kyc_mcp.models.fields import Input
@@ -19,11 +20,11 @@ from kyc_mcp.operations import Operation
 from kyc_mcp.tools import files
 
 
-def _message(error: dict[str, Any], op: Operation) -> str:
+def _message(error: ErrorDetails, op: Operation) -> str:
     if error["type"] == "extra_forbidden":
         accepted = ", ".join(op.input.model_fields) or "no arguments"
         return f"unknown argument; {op.name} accepts: {accepted}"
-    return error["msg"].removeprefix("Value error, ")
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def validation_error(op: Operation, exc: ValidationError) -> KycError:

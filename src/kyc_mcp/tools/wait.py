@@ -51,7 +51,7 @@ async def wait(args: WaitRequest, runtime: Any, ctx: Context) -> WaitResult:
             runtime.settings,
         )
         checks += 1
-        status = str(output.status or "")
+        status = str(getattr(output, "status", None) or "")
         waited = time.monotonic() - started
         final = status in FINAL[args.flow]
         await ctx.report_progress(

@@ -163,6 +163,7 @@ class Upstream:
     async def _send(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
         retryable = request.method == "GET"
         deadline = time.monotonic() + self._settings.retry_budget_seconds
+        failure: KycError | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with anyio.fail_after(self._settings.timeout_seconds):  # whole answer: a trickled body too
