@@ -12,7 +12,6 @@ from tests.helpers import Sandbox, User, complete_profile
 from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since, start_masterpay
 
 pytestmark = pytest.mark.anyio
-STATUS_PATH = "/api/v1/masterpay/kyc/status"
 
 
 async def _submit_masterpay(client, user: User) -> None:

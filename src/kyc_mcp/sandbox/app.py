@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -58,11 +56,6 @@ ADMIN_ROUTES = (
     ("GET", "/sandbox/requests", admin.requests_log),
     ("DELETE", "/sandbox/requests", admin.clear_requests_log),
 )
-# The flows as the reference documents order them (printed by the demo, and listed in the README).
-FLOWS: Mapping[str, tuple[tuple[str, str, Any], ...]] = {
-    "MasterPay KYC": MASTERPAY_ROUTES,
-    "Cardholder KYC": CARDHOLDER_ROUTES,
-}
 
 _HTTP_CODES = {400: "VALIDATION_ERROR", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 

@@ -13,7 +13,6 @@ import httpx2
 
 from kyc_mcp.errors import KycError
 
-UNAVAILABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 UNKNOWN_OUTCOME = "the request may or may not have been applied, so check the status before sending it again"
 
 
