@@ -62,17 +62,21 @@ def flow_document(api: Api) -> str:
 
 
 GENERATED: dict[str, Callable[[], str]] = {"tools": tools_table, "guard": guard_table}
+# The document (from the repository root) that holds each generated block; `make snapshots` rewrites them.
+DOCUMENTS: dict[str, str] = {"tools": "docs/architecture.md", "guard": "docs/guard.md"}
 
 
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start (generated from src/kyc_mcp/operations.py) -->", f"<!-- {name}:end -->"
 
 
-def render(readme: str) -> str:
-    """The README with every generated block replaced by its current text."""
+def render(text: str) -> str:
+    """The document with each generated block it holds replaced by its current text (others are not added)."""
     for name, make in GENERATED.items():
         start, end = markers(name)
-        head, _, rest = readme.partition(start)
+        head, found, rest = text.partition(start)
+        if not found:
+            continue
         _, _, tail = rest.partition(end)
-        readme = f"{head}{start}\n{make()}\n{end}{tail}"
-    return readme
+        text = f"{head}{start}\n{make()}\n{end}{tail}"
+    return text

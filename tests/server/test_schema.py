@@ -1,5 +1,5 @@
 """The tool surface as a client sees it: a checked-in snapshot of `tools/list`, annotations on every tool,
-and the README's tool table, all in step with the operations table.
+and the docs' generated tables (docs/architecture.md, docs/guard.md), all in step with the operations table.
 
 After a deliberate change, regenerate with `make snapshots` (UPDATE_SNAPSHOTS=1) and review the diff.
 """
@@ -14,13 +14,13 @@ import pytest
 from mcp import Client
 
 from kyc_mcp.config import Settings
-from kyc_mcp.docs import GENERATED, markers, render
+from kyc_mcp.docs import DOCUMENTS, GENERATED, markers, render
 from kyc_mcp.operations import OPERATIONS
 from kyc_mcp.server.app import build_server
 
 pytestmark = pytest.mark.anyio
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
-README = Path(__file__).parents[2] / "README.md"
+ROOT = Path(__file__).parents[2]
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 DOCUMENTED = {
     # masterpay-kyc-skill.txt
@@ -81,10 +81,17 @@ async def test_read_only_tools_are_the_gets_and_the_document_check() -> None:
     assert read_only == expected
 
 
-def test_readme_tables_are_generated_from_the_operations_table() -> None:
-    text = README.read_text(encoding="utf-8")
+@pytest.mark.parametrize("document", sorted(set(DOCUMENTS.values())))
+def test_docs_tables_are_generated_from_the_operations_table(document: str) -> None:
+    path = ROOT / document
+    text = path.read_text(encoding="utf-8")
     for name in GENERATED:
-        assert all(marker in text for marker in markers(name)), f"README has no {name} block"
+        held = all(marker in text for marker in markers(name))
+        assert held == (DOCUMENTS[name] == document), f"the {name} block belongs in {DOCUMENTS[name]}"
     if UPDATE:
-        README.write_text(render(text), encoding="utf-8")
-    assert README.read_text(encoding="utf-8") == render(text), "README tables are stale: run `make snapshots`"
+        path.write_text(render(text), encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == render(text), f"{document}'s tables are stale: run `make snapshots`"
+
+
+def test_every_generated_block_has_a_document() -> None:
+    assert set(DOCUMENTS) == set(GENERATED)
