@@ -1,6 +1,15 @@
-"""A local stand-in for the MasterPay KYC and Cardholder KYC APIs (see the README's sandbox section)."""
+"""TEMPORARY alias of `kyc_sandbox` while imports move to it (issue 12 item 3); removed by the import sweep.
 
-from .app import create_app
-from .runner import RunningSandbox, serve_in_background
+The sandbox is its own distribution now (packages/kyc-sandbox). This shim keeps `kyc_mcp.sandbox.X` imports
+working for the few commits until every one says `kyc_sandbox.X`.
+"""
 
-__all__ = ["RunningSandbox", "create_app", "serve_in_background"]
+import importlib
+import sys
+
+from kyc_sandbox import *  # noqa: F403
+
+for _name in ("admin", "app", "auth", "canaries", "cardholder", "config", "core", "db", "envelopes", "masterpay"):
+    sys.modules[f"{__name__}.{_name}"] = importlib.import_module(f"kyc_sandbox.{_name}")
+for _name in ("reference", "review", "runner", "serving", "uploads", "vocabulary"):
+    sys.modules[f"{__name__}.{_name}"] = importlib.import_module(f"kyc_sandbox.{_name}")

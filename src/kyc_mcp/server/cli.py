@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, SandboxSettings, Settings
+from ..config import ConfigError, Settings
+
+# `kyc-mcp sandbox` and `kyc-mcp demo` need the sandbox, a distribution of its own that the server's wheel
+# does not contain; without it they say how to install it instead of failing with a traceback.
+SANDBOX_MISSING = (
+    "kyc-mcp: `kyc-mcp {command}` needs the sandbox, which is not installed; install it with "
+    "`pip install -e packages/kyc-sandbox` from a checkout of the repository (or run `make demo`, which does)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    if args.command in ("sandbox", "demo") and importlib.util.find_spec("kyc_sandbox") is None:
+        print(SANDBOX_MISSING.format(command=args.command), file=sys.stderr)
+        return 2
     try:
         if args.command == "serve" and args.transport == "http":
             from .http import serve
@@ -67,15 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             build_server(Settings.from_env()).run("stdio")
             return 0
         if args.command == "sandbox":
-            from ..sandbox.runner import serve_forever
+            from kyc_sandbox.cli import settings_from
+            from kyc_sandbox.config import ConfigError as SandboxConfigError
+            from kyc_sandbox.runner import serve_forever
 
-            settings = SandboxSettings.from_env(
-                host=args.host,
-                port=args.port,
-                db_path=args.db,
-                review_delay_seconds=args.review_delay,
-                auto_approve=args.auto_approve,
-            )
+            try:
+                settings = settings_from(args)
+            except SandboxConfigError as exc:
+                print(f"kyc-mcp: {exc}", file=sys.stderr)
+                return 2
             serve_forever(settings)
             return 0
         if args.command == "doctor":

@@ -25,10 +25,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from kyc_mcp.config import SandboxSettings
-from kyc_mcp.sandbox import serve_in_background
-from kyc_mcp.sandbox.auth import DEMO_EMAIL, DEMO_PASSWORD
-
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 REVIEW_DELAY_SECONDS = 1.0
 PROFILE = {
@@ -240,6 +236,10 @@ async def _walk(sandbox_url: str, token: str, refresh: str, display: Display, tr
 
 
 def run(out: TextIO, as_json: bool = False) -> int:
+    # The sandbox is its own distribution, not in the server's wheel: imported only when the demo runs.
+    from kyc_sandbox import SandboxSettings, serve_in_background
+    from kyc_sandbox.auth import DEMO_EMAIL, DEMO_PASSWORD
+
     started = time.monotonic()
     transcript = Transcript()
     display = Display(sys.stderr if as_json else out, quiet=as_json)

@@ -14,13 +14,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..config import SandboxSettings
 from . import admin, auth, cardholder, masterpay
+from .config import SandboxSettings
 from .core import Runtime, SandboxState
 from .db import Database
 from .envelopes import ApiError, failure
 
-logger = logging.getLogger("kyc_mcp.sandbox")
+logger = logging.getLogger("kyc_sandbox")
 
 MASTERPAY_ROUTES = (
     ("POST", "/api/v1/masterpay/users", masterpay.create_user),
