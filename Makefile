@@ -9,10 +9,11 @@ BENCH_STAMP := $(VENV)/.bench-installed
 # The fast lane: lint, types and the in-process suites (no server processes, Redis, load or benchmark runs).
 FAST_TESTS := tests/guard tests/server tests/adversarial/test_redactor_corpus.py tests/test_config.py
 
-$(STAMP): pyproject.toml
+# The sandbox (packages/kyc-sandbox) is a distribution of its own, installed beside the server for tests and the demo.
+$(STAMP): pyproject.toml packages/kyc-sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test]'
 	touch $@
 
 test: $(STAMP)
@@ -25,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP)
