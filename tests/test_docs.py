@@ -1,9 +1,10 @@
-"""The docs stay usable: the README stays short (the details live in docs/), and every relative link in the
-README, PRIVACY.md and docs/*.md points to a file of this repository (and, with a #fragment, to one of its
-headings)."""
+"""The docs stay usable: the README stays short (the details live in docs/), every relative link in the
+README, PRIVACY.md, docs/*.md and the packages' READMEs points to a file of this repository (and, with a
+#fragment, to one of its headings), and so does every link of the bundle manifest and registry entry into it."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README_MAX_LINES = 150
-DOCUMENTS = sorted([ROOT / "README.md", ROOT / "PRIVACY.md", *(ROOT / "docs").glob("*.md")])
+DOCUMENTS = sorted(
+    [ROOT / "README.md", ROOT / "PRIVACY.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "packages").glob("*/README.md")]
+)
+REPOSITORY_FILE = re.compile(r"https://github\.com/kyc-mcp/kyc-mcp/blob/main/([^#?]+)")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 CODE = re.compile(r"^```.*?^```|`[^`\n]*`", re.MULTILINE | re.DOTALL)
 
@@ -58,3 +62,21 @@ def test_every_relative_link_points_to_an_existing_file(document: Path) -> None:
         elif fragment and path.suffix == ".md" and fragment not in anchors(path):
             broken.append(f"{target}: {path.relative_to(ROOT)} has no heading #{fragment}")
     assert not broken, f"{document.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "server.json"])
+def test_the_bundle_s_links_into_the_repository_point_to_existing_files(name: str) -> None:
+    files = [
+        m.group(1)
+        for s in strings(json.loads((ROOT / name).read_text(encoding="utf-8")))
+        if (m := REPOSITORY_FILE.match(s))
+    ]
+    assert all((ROOT / file).is_file() for file in files), f"{name} links to missing files: {files}"
