@@ -1,10 +1,11 @@
-"""The sandbox's own admin API (`/sandbox/*`): users, test tokens, settings, decisions, request log.
+"""The sandbox's own admin API (`/sandbox/*`): users, test tokens, settings, decisions, the clock, request log.
 
 No auth: it exists for tests and demos, and the sandbox binds to loopback by default.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from typing import Any
 
@@ -140,9 +141,43 @@ async def decide(request: Request) -> JSONResponse:
     )
     if not pending:
         raise ApiError(404, "NOT_FOUND", f"{user['email']} has no pending {flow} KYC")
-    row = review.decide(db, pending, outcome, reason)
+    row = review.decide(db, state(request).clock, pending, outcome, reason)
     fields = ("uuid", "flow", "status", "reason_code", "submitted_at", "decided_at")
     return ok(request, {key: row[key] for key in fields})
+
+
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600  # ten years: any review delay, and no float overflow
+
+
+def _clock_view(request: Request) -> dict[str, Any]:
+    clock = state(request).clock
+    return {"now": clock.iso(), "epoch_seconds": round(clock.now(), 3), "offset_seconds": clock.offset_seconds}
+
+
+async def get_clock(request: Request) -> JSONResponse:
+    return ok(request, _clock_view(request))
+
+
+async def advance_clock(request: Request) -> JSONResponse:
+    """Move the review clock forward and apply every review that is due by then (no waiting in tests)."""
+    body = await json_body(request)
+    unknown = sorted(set(body) - {"advance_seconds"})
+    if unknown:
+        raise invalid(f"Unknown fields: {', '.join(unknown)}")
+    seconds = body.get("advance_seconds")
+    if (
+        not isinstance(seconds, int | float)
+        or isinstance(seconds, bool)
+        or not (math.isfinite(seconds) and 0 <= seconds <= MAX_ADVANCE_SECONDS)
+    ):
+        raise invalid(
+            f"advance_seconds must be a number of seconds from 0 to {MAX_ADVANCE_SECONDS} (the clock never goes back)",
+            field="advance_seconds",
+        )
+    sandbox = state(request)
+    sandbox.clock.advance(float(seconds))
+    review.settle_due(sandbox.db, sandbox.clock)
+    return ok(request, _clock_view(request))
 
 
 async def requests_log(request: Request) -> JSONResponse:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import admin, auth, cardholder, masterpay
+from .clock import Clock
 from .config import SandboxSettings
 from .core import Runtime, SandboxState
 from .db import Database
@@ -53,6 +54,8 @@ ADMIN_ROUTES = (
     ("GET", "/sandbox/settings", admin.get_settings),
     ("PUT", "/sandbox/settings", admin.put_settings),
     ("POST", "/sandbox/decisions", admin.decide),
+    ("GET", "/sandbox/clock", admin.get_clock),
+    ("POST", "/sandbox/clock", admin.advance_clock),
     ("GET", "/sandbox/requests", admin.requests_log),
     ("DELETE", "/sandbox/requests", admin.clear_requests_log),
 )
@@ -124,6 +127,7 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
         db=db,
         runtime=Runtime(settings.review_delay_seconds, settings.auto_approve),
         jwt_secret=secret or db.meta("jwt_secret", secrets.token_urlsafe(48)),
+        clock=Clock(db),
     )
     app = Starlette(
         routes=_routes(),

@@ -71,7 +71,7 @@ async def validate(request: Request) -> JSONResponse:
     user = current_user(request)
     _, number_id = _document_number(await json_body(request))
     db = state(request).db
-    review.settle_due(db)
+    review.settle_due(db, state(request).clock)
     _refuse_number_held_by_others(db, user["id"], number_id)
     return ok(request, None, message="Document is valid")
 
@@ -141,7 +141,7 @@ async def submit(request: Request) -> JSONResponse:
         raise ApiError(403, "FORBIDDEN", "The mobile user must verify both phone and email before KYC")
     fields = _submission(db, user["id"], await json_body(request))
     with db.transaction():
-        current = review.latest(db, user["id"], "cardholder")
+        current = review.latest(db, sandbox.clock, user["id"], "cardholder")
         if current and current["status"] == "PENDING":
             raise ApiError(409, "CONFLICT", "You already have a KYC request pending review")
         if current and current["status"] == "APPROVED":
@@ -150,6 +150,7 @@ async def submit(request: Request) -> JSONResponse:
         row = review.submit(
             db,
             sandbox.runtime,
+            sandbox.clock,
             user_id=user["id"],
             flow="cardholder",
             last_name=fields["last_name"],
@@ -184,7 +185,7 @@ async def latest_kyc(request: Request) -> JSONResponse:
     """The latest KYC request, with card status and (Accept-Language: zh) translated reasons."""
     user = current_user(request)
     db = state(request).db
-    row = review.latest(db, user["id"], "cardholder")
+    row = review.latest(db, state(request).clock, user["id"], "cardholder")
     if not row:
         raise ApiError(404, "NOT_FOUND", "No KYC request yet; submit one with POST /api/v1/cardholder-kyc")
     cardholder = db.one("SELECT status FROM cardholders WHERE kyc_uuid = ?", row["uuid"])
@@ -209,7 +210,7 @@ async def latest_cardholder(request: Request) -> JSONResponse:
     """The cardholder created on KYC approval."""
     user = current_user(request)
     db = state(request).db
-    review.settle_due(db)
+    review.settle_due(db, state(request).clock)
     row = db.one("SELECT * FROM cardholders WHERE user_id = ? ORDER BY id DESC LIMIT 1", user["id"])
     if not row:
         raise ApiError(404, "NOT_FOUND", "No cardholder yet; it is created when a cardholder KYC is approved")

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from .clock import Clock
 from .db import Database
 from .envelopes import ApiError, is_cardholder
 
@@ -29,6 +30,7 @@ class SandboxState:
     db: Database
     runtime: Runtime
     jwt_secret: str
+    clock: Clock  # when reviews are due (`POST /sandbox/clock` advances it)
     request_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
     requests_seen: int = 0  # every API request ever logged: the next entry's `seq` is one more
 

@@ -101,3 +101,7 @@ class Database:
             self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, default))
             value: str = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
             return value
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

@@ -215,7 +215,7 @@ async def submit_kyc(request: Request) -> JSONResponse:
     db, user = _masterpay_request(request)
     sandbox = state(request)
     with db.transaction():
-        current = review.latest(db, user["id"], "masterpay")
+        current = review.latest(db, sandbox.clock, user["id"], "masterpay")
         if current and current["status"] == "pending":
             raise ApiError(409, "KYC_PENDING", "A KYC submission is already pending review; poll get_kyc_status")
         if current and current["status"] == "approved":
@@ -233,6 +233,7 @@ async def submit_kyc(request: Request) -> JSONResponse:
         row = review.submit(
             db,
             sandbox.runtime,
+            sandbox.clock,
             user_id=user["id"],
             flow="masterpay",
             last_name=profile["english_last_name"],
@@ -244,7 +245,7 @@ async def submit_kyc(request: Request) -> JSONResponse:
 async def kyc_status(request: Request) -> JSONResponse:
     """KYC status, decision reason and document upload progress."""
     db, user = _masterpay_request(request)
-    current = review.latest(db, user["id"], "masterpay") or {}
+    current = review.latest(db, state(request).clock, user["id"], "masterpay") or {}
     documents = db.all(
         "SELECT document_type, file_name, uploaded_at FROM files WHERE user_id = ? AND api = 'masterpay' ORDER BY id",
         user["id"],
