@@ -35,7 +35,9 @@ from benchmarks.measure import (
 from kyc_mcp.config import Settings
 from kyc_mcp.models.masterpay import KycSubmission, Profile
 from kyc_mcp.server.app import build_server
-from tests.helpers import PDF_BYTES, Sandbox, User, mp_ok
+from tests.support.clients import Sandbox, User
+from tests.support.files import PDF_BYTES
+from tests.support.responses import mp_ok
 
 PROFILE_PATH = "/api/v1/profile"
 SUBMIT_PATH = "/api/v1/masterpay/kyc/submit"

@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from benchmarks.measure import FULL, Report, Scale, Target, cli, flat, interleaved, percentile, sandbox_process
-from tests.helpers import clean_env, free_port
+from tests.support.processes import clean_env, free_port
 
 CLIENTS = 32
 JWT_SECRET = "benchmark-jwt-secret-0123456789abcdef0123"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import Sandbox, SandboxProcess, clean_env, kill_process, start_sandbox_process
+from tests.support.clients import Sandbox
+from tests.support.processes import SandboxProcess, clean_env, kill_process, start_sandbox_process
 
 
 @dataclass(frozen=True)

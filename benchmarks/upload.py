@@ -19,7 +19,7 @@ import anyio
 import httpx2
 
 from benchmarks.measure import FULL, Report, Scale, Target, cli, sandbox_process, size_label
-from tests.helpers import clean_env
+from tests.support.processes import clean_env
 
 DOCUMENTS_PATH = "/api/v1/masterpay/kyc/documents"
 

@@ -28,8 +28,9 @@ from mcp import Client
 
 from kyc_mcp.config import Settings
 from kyc_mcp.server.app import build_server
-from tests.helpers import JPEG_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, running_sandbox
-from tests.mcp_client import Connect
+from tests.support.clients import Sandbox, User, running_sandbox
+from tests.support.files import JPEG_BYTES, PDF_BYTES, PNG_BYTES
+from tests.support.mcp_client import Connect
 
 # On top of the settings in force: on CI, Hypothesis's own `ci` profile (derandomized, no example database).
 hypothesis_settings.register_profile("default", hypothesis_settings.default, deadline=None, max_examples=130)

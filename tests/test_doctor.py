@@ -12,8 +12,8 @@ from typing import Any
 
 from kyc_mcp.config import Settings
 from kyc_mcp.server.doctor import run
-from tests.helpers import Sandbox, User, clean_env, free_port
-from tests.mcp_client import log_mark, requests_since
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.processes import clean_env, free_port
 
 
 def _doctor(hosted: bool = False, **settings: Any) -> tuple[int, dict[str, str], str]:

@@ -51,8 +51,8 @@ from tests.adversarial.corpus import (
 )
 from tests.adversarial.hostile import UPLOADED_PATH, Hostile, hostile_upstream
 from tests.adversarial.leaks import leaked
-from tests.helpers import complete_profile
 from tests.hosted.conftest import launch
+from tests.support.payloads import complete_profile
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 JWT_KEY = "adversarial-tests-jwt-key-0123456789abcdef"  # KYC_MCP_JWT_KEY: HS256, signs the HTTP tests' tokens

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import Sandbox, running_sandbox
+from tests.support.clients import Sandbox, running_sandbox
 
 
 @pytest.fixture(scope="module")

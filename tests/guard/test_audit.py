@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import User
-from tests.mcp_client import Connect, ok, refused
+from tests.support.clients import User
+from tests.support.mcp_client import Connect, ok, refused
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Sandbox, User
-from tests.mcp_client import Connect, log_mark, ok, refused, request_log, requests_since
+from tests.support.clients import Sandbox, User, log_mark, request_log, requests_since
+from tests.support.mcp_client import Connect, ok, refused
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,10 @@ from mcp import Client, StdioServerParameters
 from mcp.client import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult, ErrorData
 
-from tests.helpers import JPEG_BYTES, PNG_BYTES, Sandbox, User, b64, complete_profile, unique_number
-from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since, start_masterpay
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.files import JPEG_BYTES, PNG_BYTES, b64
+from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.support.payloads import complete_profile, unique_number
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])  # protocol 2026-07-28, and 2025-11-25

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from kyc_mcp.guard.flow import stored_path, unambiguous
 from kyc_mcp.sandbox.cardholder import _object_path
-from tests.helpers import Sandbox, User
-from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused
 
 EXAMPLES = int(os.environ.get("KYC_MCP_REFERENCE_EXAMPLES", "3000"))
 MINE = "media/private/kyc/0d65f58d-47f6-43d7-84b2-4bdc8d44e391.jpg"

@@ -12,8 +12,9 @@ from mcp import Client
 
 from kyc_mcp.guard.flow import MILESTONES, REMEMBERED
 from kyc_mcp.operations import OPERATIONS
-from tests.helpers import Sandbox, User, complete_profile, unique_number
-from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since, start_masterpay
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.support.payloads import complete_profile, unique_number
 
 pytestmark = pytest.mark.anyio
 FIRST_STEPS = {"create_masterpay_user", "upload_kyc_file"}  # a flow's first step is never out of order

@@ -10,8 +10,9 @@ from mcp import Client
 from kyc_mcp.config import Settings
 from kyc_mcp.guard.state import MemoryStore
 from kyc_mcp.server.app import build_server
-from tests.helpers import Sandbox, complete_profile, unique_number
-from tests.mcp_client import ok, refused
+from tests.support.clients import Sandbox
+from tests.support.mcp_client import ok, refused
+from tests.support.payloads import complete_profile, unique_number
 
 pytestmark = pytest.mark.anyio
 

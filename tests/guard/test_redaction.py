@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from kyc_mcp.sandbox.canaries import CANARIES
-from tests.helpers import Sandbox, complete_profile, running_sandbox, unique_number
-from tests.mcp_client import Connect
+from tests.support.clients import Sandbox, running_sandbox
+from tests.support.mcp_client import Connect
+from tests.support.payloads import complete_profile, unique_number
 
 pytestmark = pytest.mark.anyio
 LONG = [CANARIES[k] for k in ("jwt", "refresh_token", "password", "card_16", "card_19")]

@@ -14,8 +14,9 @@ from mcp.client import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitRequestParams, ElicitResult
 
-from tests.helpers import Sandbox, User, complete_profile, unique_number
-from tests.mcp_client import ok, refused
+from tests.support.clients import Sandbox, User
+from tests.support.mcp_client import ok, refused
+from tests.support.payloads import complete_profile, unique_number
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):

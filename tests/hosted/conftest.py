@@ -23,16 +23,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.helpers import (
-    JPEG_BYTES,
-    PDF_BYTES,
-    PNG_BYTES,
-    Sandbox,
-    clean_env,
-    free_port,
-    running_sandbox,
-    stop_process,
-)
+from tests.support.clients import Sandbox, running_sandbox
+from tests.support.files import JPEG_BYTES, PDF_BYTES, PNG_BYTES
+from tests.support.processes import clean_env, free_port, stop_process
 
 JWT_SECRET = "hosted-tests-jwt-secret-0123456789abcdef"
 AUDIENCE = "aiot-api"  # what the sandbox's tokens carry

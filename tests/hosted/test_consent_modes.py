@@ -19,10 +19,10 @@ from mcp.client import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitRequestParams, ElicitResult
 
-from tests.helpers import Sandbox
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import StartServer
-from tests.mcp_client import error_of, log_mark, output_of, requests_since
+from tests.support.clients import Sandbox, log_mark, requests_since
+from tests.support.mcp_client import error_of, output_of
 
 pytestmark = pytest.mark.anyio
 TRANSPORTS = {"stateful": (True, False), "stateless": (False, False), "stateful-json": (True, True)}

@@ -17,10 +17,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.helpers import Sandbox, User
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import AUDIENCE, JWT_SECRET, StartServer
-from tests.mcp_client import ok, refused
+from tests.support.clients import Sandbox, User
+from tests.support.mcp_client import ok, refused
 
 pytestmark = pytest.mark.anyio
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

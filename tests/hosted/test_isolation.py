@@ -11,12 +11,12 @@ import zlib
 import httpx2
 import pytest
 
-from tests.helpers import Sandbox
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import StartServer
 from tests.hosted.hostile import Answer, Received, hostile_upstream
 from tests.hosted.test_load import rss_bytes
-from tests.mcp_client import ok, refused
+from tests.support.clients import Sandbox
+from tests.support.mcp_client import ok, refused
 
 pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024

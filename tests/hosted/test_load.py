@@ -15,10 +15,12 @@ import anyio
 import pytest
 from mcp import Client
 
-from tests.helpers import JPEG_BYTES, Sandbox, User, b64, unique_number
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import StartServer
-from tests.mcp_client import ok
+from tests.support.clients import Sandbox, User
+from tests.support.files import JPEG_BYTES, b64
+from tests.support.mcp_client import ok
+from tests.support.payloads import unique_number
 
 pytestmark = pytest.mark.anyio
 CLIENTS = 20

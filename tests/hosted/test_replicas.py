@@ -16,10 +16,11 @@ import redis as redis_py
 
 from kyc_mcp.guard.redis_store import RedisStore
 from kyc_mcp.guard.state import FlowState
-from tests.helpers import Sandbox, free_port
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import Redis, StartServer
-from tests.mcp_client import log_mark, ok, refused, requests_since
+from tests.support.clients import Sandbox, log_mark, requests_since
+from tests.support.mcp_client import ok, refused
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,10 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.helpers import Sandbox, User
 from tests.hosted.clients import NAMES, connect_http
 from tests.hosted.conftest import HttpServer, Redis, StartServer
-from tests.mcp_client import log_mark, ok, ready_cardholder_kyc, requests_since
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.mcp_client import ok, ready_cardholder_kyc
 
 pytestmark = pytest.mark.anyio
 CONCURRENT = 6

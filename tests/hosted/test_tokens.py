@@ -22,10 +22,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.helpers import Sandbox, clean_env, free_port, unique_number
 from tests.hosted.clients import NAMES, connect_http
 from tests.hosted.conftest import AUDIENCE, JWT_SECRET, StartServer
-from tests.mcp_client import ok, refused
+from tests.support.clients import Sandbox
+from tests.support.mcp_client import ok, refused
+from tests.support.payloads import unique_number
+from tests.support.processes import clean_env, free_port
 
 pytestmark = pytest.mark.anyio
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

@@ -21,9 +21,12 @@ from mcp.types import CallToolResult
 from kyc_mcp.operations import BY_NAME
 from kyc_mcp.upstream.client import MAX_ATTEMPTS
 from kyc_mcp.upstream.envelopes import UNKNOWN_OUTCOME
-from tests.helpers import JPEG_BYTES, Sandbox, User, b64, complete_profile, free_port
-from tests.mcp_client import Connect, error_of, ok, ready_cardholder_kyc, refused, start_masterpay
 from tests.reliability.faults import FAULTS, fault_server
+from tests.support.clients import Sandbox, User
+from tests.support.files import JPEG_BYTES, b64
+from tests.support.mcp_client import Connect, error_of, ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.support.payloads import complete_profile
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.anyio
 TIMEOUT_SECONDS = 1.0

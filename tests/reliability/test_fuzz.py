@@ -29,8 +29,10 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from kyc_mcp.operations import OPERATIONS
-from tests.helpers import JPEG_BYTES, PDF_BYTES, User, b64, complete_profile
-from tests.mcp_client import Connect, error_of, ok, output_of, start_masterpay
+from tests.support.clients import User
+from tests.support.files import JPEG_BYTES, PDF_BYTES, b64
+from tests.support.mcp_client import Connect, error_of, ok, output_of, start_masterpay
+from tests.support.payloads import complete_profile
 
 pytestmark = pytest.mark.anyio
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmdXp6LXZpY3RpbSJ9.c2lnbmF0dXJlLW9mLWZ1eno"

@@ -10,16 +10,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.helpers import (
-    DEMO_EMAIL,
-    DEMO_PASSWORD,
-    Sandbox,
-    User,
-    ch_error,
-    mp_error,
-    mp_ok,
-    unique_email,
-)
+from tests.support.clients import Sandbox, User
+from tests.support.payloads import DEMO_EMAIL, DEMO_PASSWORD, unique_email
+from tests.support.responses import ch_error, mp_error, mp_ok
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"

@@ -9,19 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import (
-    FILES,
-    GIF_BYTES,
-    JPEG_BYTES,
-    MAX_UPLOAD_BYTES,
-    Sandbox,
-    User,
-    big_jpeg,
-    ch_error,
-    ch_ok,
-    unique_number,
-    years_ago,
-)
+from tests.support.clients import Sandbox, User
+from tests.support.files import FILES, GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, big_jpeg
+from tests.support.payloads import unique_number, years_ago
+from tests.support.responses import ch_error, ch_ok
 
 VALIDATE = "/api/v1/cardholder-kyc/validate"
 SUBMIT = "/api/v1/cardholder-kyc"

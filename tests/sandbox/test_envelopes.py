@@ -7,7 +7,9 @@ from collections.abc import Callable
 import httpx2
 import pytest
 
-from tests.helpers import Sandbox, User, ch_error, ch_ok, mp_error, mp_ok, unique_number
+from tests.support.clients import Sandbox, User
+from tests.support.payloads import unique_number
+from tests.support.responses import ch_error, ch_ok, mp_error, mp_ok
 
 
 def _with_wallet_prerequisites(user: User) -> User:

@@ -9,24 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import (
-    FILES,
-    GIF_BYTES,
-    JPEG_BYTES,
+from tests.support.clients import Sandbox, User
+from tests.support.files import FILES, GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, b64, big_jpeg
+from tests.support.payloads import (
     MASTERPAY_DOCUMENT_TYPES,
-    MAX_UPLOAD_BYTES,
     PROFILE_FIELDS,
     SUBMIT_REQUIRED_FIELDS,
     WALLET_REQUIRED_FIELDS,
-    Sandbox,
-    User,
-    b64,
-    big_jpeg,
     complete_profile,
-    mp_error,
-    mp_ok,
-    names_field,
 )
+from tests.support.responses import mp_error, mp_ok, names_field
 
 OCCUPATIONS = [
     "GovernmentOfficers",

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from kyc_mcp.sandbox.canaries import CANARIES
-from tests.helpers import Sandbox, User, ch_error, ch_ok, mp_ok, running_sandbox, unique_email
+from tests.support.clients import Sandbox, User, running_sandbox
+from tests.support.payloads import unique_email
+from tests.support.responses import ch_error, ch_ok, mp_ok
 
 REASONS = {
     "DOCUMENT_UNREADABLE": ("The document image is unreadable.", "证件图片无法辨认。"),

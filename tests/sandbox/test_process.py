@@ -9,16 +9,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.helpers import (
-    DEMO_EMAIL,
-    DEMO_PASSWORD,
-    Sandbox,
-    SandboxProcess,
-    ch_ok,
-    kill_process,
-    mp_ok,
-    start_sandbox_process,
-)
+from tests.support.clients import Sandbox
+from tests.support.payloads import DEMO_EMAIL, DEMO_PASSWORD
+from tests.support.processes import SandboxProcess, kill_process, start_sandbox_process
+from tests.support.responses import ch_ok, mp_ok
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from kyc_mcp.upstream.envelopes import quoted
-from tests.helpers import Sandbox, User, unique_number
-from tests.mcp_client import Connect, ok, ready_cardholder_kyc, refused
+from tests.support.clients import Sandbox, User
+from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused
+from tests.support.payloads import unique_number
 
 pytestmark = pytest.mark.anyio
 

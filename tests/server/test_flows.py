@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PNG_BYTES, Sandbox, User, b64, complete_profile, unique_number
-from tests.mcp_client import Connect, ok, ready_cardholder_kyc
+from tests.support.clients import Sandbox, User
+from tests.support.files import PNG_BYTES, b64
+from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc
+from tests.support.payloads import complete_profile, unique_number
 
 pytestmark = pytest.mark.anyio
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])

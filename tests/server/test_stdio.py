@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.helpers import Sandbox, User, complete_profile
-from tests.mcp_client import ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.support.clients import Sandbox, User
+from tests.support.mcp_client import ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.support.payloads import complete_profile
 
 pytestmark = pytest.mark.anyio
 

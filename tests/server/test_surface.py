@@ -10,8 +10,8 @@ from mcp.shared.exceptions import MCPError
 
 from kyc_mcp.guard.flow import MILESTONES
 from kyc_mcp.operations import OPERATIONS
-from tests.helpers import User
-from tests.mcp_client import Connect
+from tests.support.clients import User
+from tests.support.mcp_client import Connect
 
 pytestmark = pytest.mark.anyio
 ALL_TOOLS = {op.name for op in OPERATIONS}

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from kyc_mcp.models.uploads import BASE64_MAX_BYTES
-from tests.helpers import GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, PDF_BYTES, PNG_BYTES, Sandbox, User, b64, big_jpeg
-from tests.mcp_client import Connect, log_mark, ok, refused, requests_since
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.files import GIF_BYTES, JPEG_BYTES, MAX_UPLOAD_BYTES, PDF_BYTES, PNG_BYTES, b64, big_jpeg
+from tests.support.mcp_client import Connect, ok, refused
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import JPEG_BYTES, Sandbox, User, b64, years_ago
-from tests.mcp_client import Connect, log_mark, ok, refused, requests_since, start_masterpay
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.files import JPEG_BYTES, b64
+from tests.support.mcp_client import Connect, ok, refused, start_masterpay
+from tests.support.payloads import years_ago
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.helpers import Sandbox, User, complete_profile
-from tests.mcp_client import Connect, log_mark, ok, ready_cardholder_kyc, refused, requests_since, start_masterpay
+from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused, start_masterpay
+from tests.support.payloads import complete_profile
 
 pytestmark = pytest.mark.anyio
 

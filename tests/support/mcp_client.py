@@ -1,4 +1,5 @@
-"""Helpers for tests that talk to the MCP server through a real MCP client."""
+"""Calls through a real MCP client: `ok` and `refused` (with the envelope checked), and the first steps of each
+flow that many tests share."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
-from tests.helpers import Sandbox, unique_number
+from tests.support.payloads import unique_number
 
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
@@ -45,24 +46,6 @@ def error_of(result: CallToolResult, tool: str, code: str = "") -> dict:
 async def refused(client: Client, tool: str, arguments: dict[str, Any] | None = None, code: str = "") -> dict:
     """Call a tool that must fail; the error envelope's `error` object (checked for shape, and code if given)."""
     return error_of(await client.call_tool(tool, arguments or {}), tool, code)
-
-
-def log_mark(sandbox: Sandbox) -> int:
-    """Where the sandbox's request log stands now: the `seq` of its newest entry (0 when empty)."""
-    log = request_log(sandbox)
-    return log[-1]["seq"] if log else 0
-
-
-def requests_since(sandbox: Sandbox, mark: int) -> list[dict[str, Any]]:
-    """The API requests the sandbox logged after `mark` (by sequence number: the log keeps only the newest
-    10,000, so positions in it would shift once it is full)."""
-    return [entry for entry in request_log(sandbox) if entry["seq"] > mark]
-
-
-def request_log(sandbox: Sandbox) -> list[dict[str, Any]]:
-    response = sandbox.admin.get("/sandbox/requests")
-    assert response.status_code == 200
-    return response.json()
 
 
 async def start_masterpay(client: Client) -> None:
