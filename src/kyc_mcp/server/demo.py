@@ -180,7 +180,14 @@ class Display:
             )
 
 
-async def _walk(sandbox_url: str, token: str, refresh: str, display: Display, transcript: Transcript) -> None:
+async def _walk(
+    sandbox_url: str,
+    token: str,
+    refresh: str,
+    display: Display,
+    transcript: Transcript,
+    leak_canaries: Callable[[bool], None],
+) -> None:
     questions: list[str] = []
 
     async def consent(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
@@ -195,21 +202,20 @@ async def _walk(sandbox_url: str, token: str, refresh: str, display: Display, tr
         "KYC_MCP_UPLOAD_ROOTS": str(SAMPLES),
     }
     server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
-    admin = httpx2.AsyncClient(base_url=sandbox_url, timeout=10.0)
-    async with Client(server, elicitation_callback=consent) as client, admin:
+    async with Client(server, elicitation_callback=consent) as client:
         paths: list[str] = []
         for flow in ("masterpay", "cardholder"):
             steps = _masterpay() if flow == "masterpay" else _cardholder()
             for step in steps:
                 arguments = step.arguments(paths) if callable(step.arguments) else step.arguments
                 if step.expect == "redacted":  # let the sandbox leak secrets, to show them masked
-                    await admin.put("/sandbox/settings", json={"canaries": True})
+                    leak_canaries(True)
                 asked = len(questions)
                 started = time.monotonic()
                 result = await client.call_tool(step.tool, arguments)
                 seconds = time.monotonic() - started
                 if step.expect == "redacted":
-                    await admin.put("/sandbox/settings", json={"canaries": False})
+                    leak_canaries(False)
                 block = result.content[0] if result.content else None
                 body = json.loads(block.text) if isinstance(block, TextContent) else {}
                 code = body.get("error", {}).get("code") if result.is_error else None
@@ -253,7 +259,15 @@ def run(out: TextIO, as_json: bool = False) -> int:
         tokens = login.json()["data"]
         display.say(f"Logged in as {DEMO_EMAIL}; starting `kyc-mcp serve` over stdio with the token (not shown)\n")
         with display.progress:
-            anyio.run(_walk, sandbox.url, tokens["access_token"], tokens["refresh_token"], display, transcript)
+            anyio.run(
+                _walk,
+                sandbox.url,
+                tokens["access_token"],
+                tokens["refresh_token"],
+                display,
+                transcript,
+                sandbox.leak_canaries,
+            )
     transcript.seconds = round(time.monotonic() - started, 2)
     approved = transcript.masterpay_approved and transcript.cardholder_approved
     if as_json:

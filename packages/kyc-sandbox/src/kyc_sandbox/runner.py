@@ -23,6 +23,10 @@ class RunningSandbox:
     url: str
     app: Starlette
 
+    def leak_canaries(self, on: bool) -> None:
+        """Plant canary secrets in every API answer, or stop (in-process `PUT /sandbox/settings {"canaries": on}`)."""
+        self.app.state.sandbox.runtime.canaries = on
+
 
 def _server(app: Starlette, log_level: str) -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False))
