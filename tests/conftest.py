@@ -4,6 +4,8 @@
   (review delay -1), so a submitted KYC stays pending until a test decides it. Tests must not change its
   settings: use `sandbox_factory` for that.
 - `user`: a fresh, logged-in user on `sandbox` (phone and email verified), so tests never share state.
+- `fast_sandbox`: a sandbox of the module's own that decides a KYC when it is next read (review delay 0), for
+  flows that must reach approval.
 - `sandbox_factory`: starts function-scoped sandboxes with given `SandboxSettings` keywords.
 - `uploads`: the one folder the MCP server may upload from, with a valid JPEG, PNG and PDF.
 - `connect`: `async with connect(user, mode=..., **settings) as client`: a real in-memory MCP client of a fresh
@@ -29,7 +31,7 @@ from mcp import Client
 from kyc_mcp.config import Settings
 from kyc_mcp.server.app import build_server
 from tests.support.clients import Sandbox, User, running_sandbox
-from tests.support.files import JPEG_BYTES, PDF_BYTES, PNG_BYTES
+from tests.support.files import document_folder
 from tests.support.mcp_client import Connect
 
 # On top of the settings in force: on CI, Hypothesis's own `ci` profile (derandomized, no example database).
@@ -47,6 +49,12 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def user(sandbox: Sandbox) -> User:
     return sandbox.new_user()
+
+
+@pytest.fixture(scope="module")
+def fast_sandbox() -> Iterator[Sandbox]:
+    with running_sandbox(review_delay_seconds=0) as sb:
+        yield sb
 
 
 @pytest.fixture
@@ -67,12 +75,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def uploads(tmp_path: Path) -> Path:
     """The only folder uploads by path are allowed from, holding one valid file of each type."""
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    (folder / "passport.jpg").write_bytes(JPEG_BYTES)
-    (folder / "selfie.png").write_bytes(PNG_BYTES)
-    (folder / "address.pdf").write_bytes(PDF_BYTES)
-    return folder
+    return document_folder(tmp_path / "uploads")
 
 
 @pytest.fixture

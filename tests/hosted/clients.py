@@ -57,7 +57,7 @@ async def connect_http(
             yield client, balancer
 
 
-async def walk_masterpay(client: Client, sandbox: Sandbox, user: User, documents: Path) -> None:
+async def walk_masterpay(client: Client, sandbox: Sandbox, user: User, uploads: Path) -> None:
     """MasterPay from an out-of-order refusal to wallet KYC, approving the review through the sandbox."""
     await refused(client, "submit_kyc", code="FLOW_ORDER")
     await ok(client, "create_masterpay_user")
@@ -65,7 +65,7 @@ async def walk_masterpay(client: Client, sandbox: Sandbox, user: User, documents
     await ok(client, "get_kyc_metadata")
     await ok(client, "update_profile", complete_profile())
     for document_type, name in (("PassportFront", "passport.jpg"), ("ProofOfAddress", "address.pdf")):
-        await ok(client, "upload_kyc_document", {"document_type": document_type, "file_path": str(documents / name)})
+        await ok(client, "upload_kyc_document", {"document_type": document_type, "file_path": str(uploads / name)})
     assert (await ok(client, "submit_kyc"))["status"] == "pending"
     await refused(client, "submit_kyc", code="ALREADY_SUBMITTED")
     sandbox.decided(user.email, "masterpay", "approve")
@@ -74,9 +74,9 @@ async def walk_masterpay(client: Client, sandbox: Sandbox, user: User, documents
     assert (await ok(client, "submit_wallet_kyc"))["status"] == "approved"
 
 
-async def walk_cardholder(client: Client, sandbox: Sandbox, user: User, documents: Path) -> None:
+async def walk_cardholder(client: Client, sandbox: Sandbox, user: User, uploads: Path) -> None:
     """Cardholder KYC from the upload to the confirmed cardholder."""
-    front = await ok(client, "upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
+    front = await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
     number = unique_number()
     body = {"document_type": "passport", "number_id": number, "front_kyc_url": front["path"]}
     await refused(client, "submit_cardholder_kyc", {**body, **NAMES}, "FLOW_ORDER")  # not validated yet

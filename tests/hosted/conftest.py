@@ -2,9 +2,12 @@
 consecutive HTTP requests go round-robin to several replicas (as behind a load balancer).
 
 - `hosted_sandbox`: a sandbox whose JWT key the servers know (so they verify signatures and audience).
+- `latency(ms)`: the hosted sandbox answers every API request `ms` late, until the end of the test.
 - `redis`: a `redis-server` process of this session's own on a free port. Without the binary the tests that need
-  it are skipped, except when `KYC_MCP_REQUIRE_REDIS=1` (set by `.ci/run`), where they fail.
-- `start_server(**env)`: a server process with the hosted settings plus `env`; stopped at the end of the test.
+  it are skipped, except when `KYC_MCP_REQUIRE_REDIS=1` (set by `.ci/run`), where they fail. `private_redis`: one
+  of the test's own, which it may stop and restart.
+- `start_server(**env)`: a server process with the hosted settings plus `env`, uploading from the test's
+  `uploads` folder; stopped at the end of the test.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +26,8 @@ import httpx2
 import pytest
 
 from tests.support.clients import Sandbox, running_sandbox
-from tests.support.files import JPEG_BYTES, PDF_BYTES, PNG_BYTES
 from tests.support.processes import clean_env, free_port, stop_process
+from tests.support.waiting import wait_until
 
 JWT_SECRET = "hosted-tests-jwt-secret-0123456789abcdef"
 AUDIENCE = "aiot-api"  # what the sandbox's tokens carry
@@ -63,30 +65,41 @@ def start_redis(port: int | None = None) -> Redis:
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = Redis(proc, port)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+
+    def pong() -> bool:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
-            if sock.recv(16).startswith(b"+PONG"):
-                return redis
-        time.sleep(0.05)
-    redis.stop()
-    raise AssertionError("redis-server did not start")
+            return sock.recv(16).startswith(b"+PONG")
+        return False
+
+    try:
+        wait_until(pong, "redis-server to answer PING", START_TIMEOUT_SECONDS)
+    except BaseException:
+        redis.stop()
+        raise
+    return redis
+
+
+@contextlib.contextmanager
+def running_redis() -> Iterator[Redis]:
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis() -> Iterator[Redis]:
-    server = start_redis()
-    yield server
-    server.stop()
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture
 def private_redis() -> Iterator[Redis]:
     """A Redis of this test's own, which the test may stop and restart."""
-    server = start_redis()
-    yield server
-    server.stop()
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +108,18 @@ def hosted_sandbox() -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture(scope="module")
-def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("documents")
-    (folder / "passport.jpg").write_bytes(JPEG_BYTES)
-    (folder / "selfie.png").write_bytes(PNG_BYTES)
-    (folder / "address.pdf").write_bytes(PDF_BYTES)
-    return folder
+Latency = Callable[[int], None]
+
+
+@pytest.fixture
+def latency(hosted_sandbox: Sandbox) -> Iterator[Latency]:
+    """`latency(ms)`: the hosted sandbox answers every API request `ms` late; back to 0 after the test."""
+
+    def answer_late(ms: int) -> None:
+        hosted_sandbox.put_settings(latency_ms=ms)
+
+    yield answer_late
+    hosted_sandbox.put_settings(latency_ms=0)
 
 
 @dataclass
@@ -130,25 +148,29 @@ def launch(log_dir: Path, env: dict[str, str], *flags: str, host: str = "127.0.0
     with log.open("wb") as out:
         proc = subprocess.Popen([*command, *flags], stdout=out, stderr=subprocess.STDOUT, env=clean_env(**env))
     server = HttpServer(proc, f"http://{host}:{port}", log)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"the server exited with {proc.returncode}:\n{server.output()}")
         with contextlib.suppress(httpx2.TransportError):
-            if httpx2.get(server.url + "/healthz", timeout=2).status_code == 200:
-                return server
-        time.sleep(0.05)
-    server.stop()
-    raise AssertionError(f"the server did not start:\n{server.output()}")
+            return httpx2.get(server.url + "/healthz", timeout=2).status_code == 200
+        return False
+
+    try:
+        wait_until(healthy, "the server to be healthy", START_TIMEOUT_SECONDS, detail=server.output)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 StartServer = Callable[..., HttpServer]
 
 
 @pytest.fixture
-def start_server(hosted_sandbox: Sandbox, documents: Path, tmp_path: Path) -> Iterator[StartServer]:
+def start_server(hosted_sandbox: Sandbox, uploads: Path, tmp_path: Path) -> Iterator[StartServer]:
     """`start_server(*flags, **env)`: a server on the hosted sandbox (signatures and audience verified, shared
-    request-state keys, documents folder), stateless unless `stateful=True`, bound to `host`; `env` adds or
+    request-state keys, the `uploads` folder), stateless unless `stateful=True`, bound to `host`; `env` adds or
     overrides variables."""
     servers: list[HttpServer] = []
 
@@ -158,7 +180,7 @@ def start_server(hosted_sandbox: Sandbox, documents: Path, tmp_path: Path) -> It
             "KYC_MCP_JWT_KEY": JWT_SECRET,
             "KYC_MCP_JWT_AUDIENCE": AUDIENCE,
             "KYC_MCP_REQUEST_STATE_KEYS": STATE_KEYS,
-            "KYC_MCP_UPLOAD_ROOTS": str(documents),
+            "KYC_MCP_UPLOAD_ROOTS": str(uploads),
             **env,
         }
         server = launch(tmp_path, settings, *flags, *([] if stateful else ["--stateless"]), host=host)

@@ -65,7 +65,7 @@ async def _client(url: str, token: str, protocol: str, asker: Asker | None) -> A
 @pytest.mark.parametrize("consent", ["auto", "required", "never"])
 @pytest.mark.parametrize("transport", list(TRANSPORTS))
 async def test_consent_in_every_transport_mode(
-    start_server: StartServer, hosted_sandbox: Sandbox, documents: Path, transport: str, consent: str
+    start_server: StartServer, hosted_sandbox: Sandbox, uploads: Path, transport: str, consent: str
 ) -> None:
     stateful, json_response = TRANSPORTS[transport]
     flags = ["--json-response"] if json_response else []
@@ -78,21 +78,21 @@ async def test_consent_in_every_transport_mode(
             asker = Asker() if elicits else None
             before = log_mark(hosted_sandbox)
             async with _client(server.mcp_url, user.access_token, protocol, asker) as client:
-                result = await client.call_tool("upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
-            uploads = [e for e in requests_since(hosted_sandbox, before) if e["path"] == "/api/v1/media/file"]
+                result = await client.call_tool("upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
+            sent = [e for e in requests_since(hosted_sandbox, before) if e["path"] == "/api/v1/media/file"]
             asked = len(asker.questions) if asker else 0
             if want in ("asked", "sent"):
                 output_of(result, case)
-                assert (len(uploads), asked) == (1, 1 if want == "asked" else 0), case
+                assert (len(sent), asked) == (1, 1 if want == "asked" else 0), case
             else:
                 error = error_of(result, case, "CONSENT_UNAVAILABLE")
                 assert error["details"]["reason"] == want, case
                 assert HINTS[want] in error["message"], case
-                assert (uploads, asked) == ([], 0), case
+                assert (sent, asked) == ([], 0), case
 
 
 async def test_an_answer_that_cannot_be_verified_is_a_refusal(
-    start_server: StartServer, hosted_sandbox: Sandbox, documents: Path
+    start_server: StartServer, hosted_sandbox: Sandbox, uploads: Path
 ) -> None:
     """Two replicas with their own request-state keys: the consent answer, sealed by one and sent to the other,
     cannot be verified there; the call is refused with CONSENT_UNAVAILABLE naming the setting, not ended with a
@@ -101,7 +101,7 @@ async def test_an_answer_that_cannot_be_verified_is_a_refusal(
     user = hosted_sandbox.new_user()
     before = log_mark(hosted_sandbox)
     async with connect_http([r.url for r in replicas], user.access_token) as (client, _):
-        result = await client.call_tool("upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
+        result = await client.call_tool("upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
     error = error_of(result, "upload_kyc_file", "CONSENT_UNAVAILABLE")
     assert error["details"] == {"reason": "stale_answer"} and "KYC_MCP_REQUEST_STATE_KEYS" in error["message"]
     assert requests_since(hosted_sandbox, before) == []

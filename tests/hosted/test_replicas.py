@@ -35,15 +35,15 @@ def _redis_values(redis: Redis) -> str:
 
 
 async def test_alternating_replicas_complete_both_flows(
-    start_server: StartServer, hosted_sandbox: Sandbox, redis: Redis, documents: Path
+    start_server: StartServer, hosted_sandbox: Sandbox, redis: Redis, uploads: Path
 ) -> None:
     """A 2026-07-28 client: a 2025-11-25 one cannot be asked for consent on stateless replicas, so its
     consent-gated calls fail closed there (tests/hosted/test_consent_modes.py)."""
     replicas = [start_server(KYC_MCP_STATE_URL=redis.url) for _ in range(2)]
     user = hosted_sandbox.new_user()
     async with connect_http([r.url for r in replicas], user.access_token) as (client, balancer):
-        await walk_masterpay(client, hosted_sandbox, user, documents)
-        await walk_cardholder(client, hosted_sandbox, user, documents)
+        await walk_masterpay(client, hosted_sandbox, user, uploads)
+        await walk_cardholder(client, hosted_sandbox, user, uploads)
     assert min(balancer.served.values()) >= 10, balancer.served  # both replicas served many requests
     stored = _redis_values(redis)
     for secret in (user.access_token, user.email, user.uuid, "E1234567X"):
@@ -51,7 +51,7 @@ async def test_alternating_replicas_complete_both_flows(
 
 
 async def test_consent_needs_the_shared_request_state_keys(
-    start_server: StartServer, hosted_sandbox: Sandbox, redis: Redis, documents: Path
+    start_server: StartServer, hosted_sandbox: Sandbox, redis: Redis, uploads: Path
 ) -> None:
     """Without shared keys, the consent answer sent to the other replica is refused: the keys are what lets it
     complete there (the test above)."""
@@ -63,7 +63,7 @@ async def test_consent_needs_the_shared_request_state_keys(
     before = log_mark(hosted_sandbox)
     async with connect_http([r.url for r in replicas], user.access_token) as (client, _):
         error = await refused(
-            client, "upload_kyc_file", {"file_path": str(documents / "passport.jpg")}, "CONSENT_UNAVAILABLE"
+            client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")}, "CONSENT_UNAVAILABLE"
         )
     assert "KYC_MCP_REQUEST_STATE_KEYS" in error["message"]
     assert [e["path"] for e in requests_since(hosted_sandbox, before)] == []

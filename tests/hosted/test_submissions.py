@@ -5,7 +5,6 @@ sandbox's own request log. A submission that cannot have the lock in time is ref
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import anyio
 import pytest
 
 from tests.hosted.clients import NAMES, connect_http
-from tests.hosted.conftest import HttpServer, Redis, StartServer
+from tests.hosted.conftest import HttpServer, Latency, Redis, StartServer
 from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.mcp_client import ok, ready_cardholder_kyc
 
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.anyio
 CONCURRENT = 6
 MASTERPAY_SUBMIT = "/api/v1/masterpay/kyc/submit"
 CARDHOLDER_SUBMIT = "/api/v1/cardholder-kyc"
-
-
-@pytest.fixture
-def slow_sandbox(hosted_sandbox: Sandbox) -> Iterator[Sandbox]:
-    """The sandbox answering every request 200 ms late: a wide window for submissions to race in."""
-    hosted_sandbox.put_settings(latency_ms=200)
-    yield hosted_sandbox
-    hosted_sandbox.put_settings(latency_ms=0)
 
 
 def _ready_for_submit_kyc(sandbox: Sandbox) -> User:
@@ -73,53 +64,52 @@ def _outcomes(results: list[dict[str, Any]]) -> list[str]:
 
 @pytest.mark.parametrize("replicas", [1, 2], ids=["one server", "two replicas on redis"])
 async def test_concurrent_submit_kyc_reaches_the_upstream_once(
-    start_server: StartServer, slow_sandbox: Sandbox, redis: Redis, replicas: int
+    start_server: StartServer, hosted_sandbox: Sandbox, latency: Latency, redis: Redis, replicas: int
 ) -> None:
     env = {"KYC_MCP_STATE_URL": redis.url} if replicas == 2 else {}
     servers = [start_server(**env) for _ in range(replicas)]
-    user = _ready_for_submit_kyc(slow_sandbox)
+    user = _ready_for_submit_kyc(hosted_sandbox)
     async with connect_http([servers[0].url], user.access_token) as (client, _):
         await ok(client, "create_masterpay_user")
-    mark = log_mark(slow_sandbox)
+    latency(200)  # from here on: a wide window for the submissions to race in
+    mark = log_mark(hosted_sandbox)
     results = await _all_at_once(servers, user.access_token, "submit_kyc")
-    assert _posts(slow_sandbox, mark, MASTERPAY_SUBMIT) == 1
+    assert _posts(hosted_sandbox, mark, MASTERPAY_SUBMIT) == 1
     assert _outcomes(results) == ["ALREADY_SUBMITTED"] * (CONCURRENT - 1) + ["submitted"]
 
 
 @pytest.mark.parametrize("replicas", [1, 2], ids=["one server", "two replicas on redis"])
 async def test_concurrent_submit_cardholder_kyc_reaches_the_upstream_once(
-    start_server: StartServer, slow_sandbox: Sandbox, redis: Redis, documents: Path, replicas: int
+    start_server: StartServer, hosted_sandbox: Sandbox, latency: Latency, redis: Redis, uploads: Path, replicas: int
 ) -> None:
     env = {"KYC_MCP_STATE_URL": redis.url} if replicas == 2 else {}
     servers = [start_server(**env) for _ in range(replicas)]
-    user = slow_sandbox.new_user()
+    user = hosted_sandbox.new_user()
     async with connect_http([servers[0].url], user.access_token) as (client, _):
-        body = {**await ready_cardholder_kyc(client, documents), **NAMES}
-    mark = log_mark(slow_sandbox)
+        body = {**await ready_cardholder_kyc(client, uploads), **NAMES}
+    latency(200)  # from here on: a wide window for the submissions to race in
+    mark = log_mark(hosted_sandbox)
     results = await _all_at_once(servers, user.access_token, "submit_cardholder_kyc", body)
-    assert _posts(slow_sandbox, mark, CARDHOLDER_SUBMIT) == 1
+    assert _posts(hosted_sandbox, mark, CARDHOLDER_SUBMIT) == 1
     assert _outcomes(results) == ["ALREADY_SUBMITTED"] * (CONCURRENT - 1) + ["submitted"]
 
 
 async def test_a_submission_that_waits_too_long_is_refused_with_a_next_step(
-    start_server: StartServer, hosted_sandbox: Sandbox
+    start_server: StartServer, hosted_sandbox: Sandbox, latency: Latency
 ) -> None:
     server = start_server(KYC_MCP_SUBMIT_WAIT="0.3")
     user = _ready_for_submit_kyc(hosted_sandbox)
     async with connect_http([server.url], user.access_token) as (client, _):
         await ok(client, "create_masterpay_user")
-    hosted_sandbox.put_settings(latency_ms=1500)  # the first submission holds the lock for seconds
-    try:
-        mark = log_mark(hosted_sandbox)
-        errors: list[dict[str, Any]] = []
-        async with connect_http([server.url], user.access_token) as (first, _), anyio.create_task_group() as group:
-            group.start_soon(ok, first, "submit_kyc")
-            await anyio.sleep(0.5)
-            async with connect_http([server.url], user.access_token) as (second, _):
-                result = await second.call_tool("submit_kyc", {})
-                errors.append(_error(result))
-    finally:
-        hosted_sandbox.put_settings(latency_ms=0)
+    latency(1500)  # the first submission holds the lock for seconds
+    mark = log_mark(hosted_sandbox)
+    errors: list[dict[str, Any]] = []
+    async with connect_http([server.url], user.access_token) as (first, _), anyio.create_task_group() as group:
+        group.start_soon(ok, first, "submit_kyc")
+        await anyio.sleep(0.5)
+        async with connect_http([server.url], user.access_token) as (second, _):
+            result = await second.call_tool("submit_kyc", {})
+            errors.append(_error(result))
     assert _posts(hosted_sandbox, mark, MASTERPAY_SUBMIT) == 1
     [busy] = errors
     assert busy["code"] == "BUSY" and "was not sent" in busy["message"]

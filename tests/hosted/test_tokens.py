@@ -121,13 +121,13 @@ def test_the_http_transport_refuses_to_start_without_a_way_to_check_signatures(t
 
 
 async def test_insecure_mode_warns_and_never_keys_state_by_an_unverified_subject(
-    start_server: StartServer, hosted_sandbox: Sandbox, documents: Path
+    start_server: StartServer, hosted_sandbox: Sandbox, uploads: Path
 ) -> None:
     server = start_server(KYC_MCP_JWT_KEY="", KYC_MCP_INSECURE_UNVERIFIED_TOKENS="1")
     assert "INSECURE" in server.output() and "NOT verified" in server.output()
     ada = hosted_sandbox.new_user()
     async with connect_http([server.url], ada.access_token) as (client, _):
-        upload = await ok(client, "upload_kyc_file", {"file_path": str(documents / "passport.jpg")})
+        upload = await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})
         document = {"document_type": "passport", "number_id": unique_number()}
         await ok(client, "validate_kyc_document", document)
         own = await refused(client, "get_latest_cardholder_kyc")  # no KYC yet: the guidance shows her progress
