@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from kyc_mcp.config import DEFAULT_API_BASE_URL, ConfigError, SandboxSettings, Settings
+from kyc_mcp.config import DEFAULT_API_BASE_URL, ConfigError, Settings
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.canary-access.sig"
 REFRESH = "canary-refresh-token-7f3a"
@@ -64,23 +64,6 @@ def test_secrets_never_print():
         assert TOKEN not in text and REFRESH not in text
         assert "**********" in text
     assert settings.access_token.get_secret_value() == TOKEN
-
-
-def test_a_bad_secret_value_is_not_echoed_in_the_error():
-    with pytest.raises(ConfigError) as caught:
-        SandboxSettings.from_env({"KYC_SANDBOX_REVIEW_DELAY": "soon", "KYC_SANDBOX_JWT_SECRET": "s3cr3t-key"})
-    assert "KYC_SANDBOX_REVIEW_DELAY" in str(caught.value)
-    assert "soon" not in str(caught.value) and "s3cr3t-key" not in str(caught.value)
-
-
-def test_sandbox_settings_from_env_and_flags(tmp_path):
-    env = {"KYC_SANDBOX_DB": str(tmp_path / "s.db"), "KYC_SANDBOX_REVIEW_DELAY": "5", "KYC_SANDBOX_AUTO_APPROVE": "1"}
-    settings = SandboxSettings.from_env(env, review_delay_seconds=0.5, port=None)
-    assert settings.db_path == tmp_path / "s.db"
-    assert settings.review_delay_seconds == 0.5  # the flag wins
-    assert settings.auto_approve is True and settings.port == 8080
-    with pytest.raises(ConfigError, match="--port"):
-        SandboxSettings.from_env({}, port=70000)
 
 
 def test_settings_are_immutable():

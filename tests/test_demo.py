@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 
-from kyc_mcp.sandbox.auth import DEMO_PASSWORD
-from kyc_mcp.sandbox.canaries import CANARIES
+from kyc_sandbox.auth import DEMO_PASSWORD
+from kyc_sandbox.canaries import CANARIES
 
 MASTERPAY = [
     ("submit_kyc", "refused"),

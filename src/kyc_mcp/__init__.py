@@ -1,3 +1,4 @@
-"""kyc-mcp: an MCP server for KYC identity verification, and a local sandbox of the upstream APIs."""
+"""kyc-mcp: an MCP server for KYC identity verification (the local sandbox of the upstream APIs is a distribution
+of its own, kyc-sandbox, in packages/kyc-sandbox)."""
 
 __version__ = "0.1.0"

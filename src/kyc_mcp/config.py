@@ -1,4 +1,4 @@
-"""All settings, read from the environment in one place.
+"""All the server's settings, read from the environment in one place (the sandbox has its own: kyc_sandbox.config).
 
 Secrets are `SecretStr`: they print as `**********` in `repr`, `str`, logs and `model_dump_json`.
 A bad value raises `ConfigError`, whose message names the variable and says what to set instead.
@@ -139,26 +139,6 @@ def split_keys(keys: SecretStr) -> list[str]:
     return [key.strip() for key in keys.get_secret_value().split(",") if key.strip()]
 
 
-class SandboxSettings(BaseModel):
-    """How `kyc-mcp sandbox` runs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    db_path: Path | None = None
-    review_delay_seconds: float = 2.0
-    auto_approve: bool = False
-    jwt_secret: SecretStr | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SandboxSettings:
-        """Settings from `KYC_SANDBOX_*`; keyword overrides (command-line flags) win when not None."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        values = {**_read(_SANDBOX_ENV, os.environ if env is None else env), **given}
-        return _build(cls, values, {**_SANDBOX_ENV, **{k: "--" + k.replace("_", "-") for k in given}})
-
-
 # field name -> environment variable
 _SETTINGS_ENV = {
     "api_base_url": "AIOT_API_BASE_URL",
@@ -192,12 +172,6 @@ _SETTINGS_ENV = {
     "allowed_origins": "KYC_MCP_ALLOWED_ORIGINS",
     "submit_wait_seconds": "KYC_MCP_SUBMIT_WAIT",
     "max_sessions_per_principal": "KYC_MCP_MAX_SESSIONS_PER_USER",
-}
-_SANDBOX_ENV = {
-    "db_path": "KYC_SANDBOX_DB",
-    "review_delay_seconds": "KYC_SANDBOX_REVIEW_DELAY",
-    "auto_approve": "KYC_SANDBOX_AUTO_APPROVE",
-    "jwt_secret": "KYC_SANDBOX_JWT_SECRET",
 }
 
 

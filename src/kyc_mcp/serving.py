@@ -1,4 +1,5 @@
-"""Running an ASGI app under uvicorn on a bound socket until SIGINT or SIGTERM: the sandbox and the HTTP server."""
+"""Running an ASGI app under uvicorn on a bound socket until SIGINT or SIGTERM: the HTTP server's (the sandbox
+has its own copy, kyc_sandbox.serving, as it depends on nothing of the server)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The two upstream APIs' documented vocabularies and limits (../shared/reference/), used by the
-MCP tools' input models and by the sandbox alike."""
+"""The two upstream APIs' documented vocabularies and limits (../shared/reference/), used by the MCP tools' input
+models. The sandbox enforces the same ones from its own copy (kyc_sandbox.vocabulary); a test keeps them equal."""
 
 from __future__ import annotations
 

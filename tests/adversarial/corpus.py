@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from kyc_mcp.sandbox.canaries import luhn_complete
+from kyc_sandbox.canaries import luhn_complete
 
 _json = functools.partial(json.dumps, ensure_ascii=False)  # planted text stays literal inside JSON strings
 

@@ -19,7 +19,7 @@ from mcp.server.session import ServerSession
 
 from kyc_mcp.guard.outgoing import redacting_session
 from kyc_mcp.guard.redact import Redactor
-from kyc_mcp.sandbox.canaries import CANARIES
+from kyc_sandbox.canaries import CANARIES
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 CARD = CANARIES["card_16"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kyc_mcp.sandbox.canaries import CANARIES
+from kyc_sandbox.canaries import CANARIES
 from tests.support.clients import Sandbox, running_sandbox
 from tests.support.mcp_client import Connect
 from tests.support.payloads import complete_profile, unique_number

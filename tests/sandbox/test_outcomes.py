@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kyc_mcp.sandbox.canaries import CANARIES
+from kyc_sandbox.canaries import CANARIES
 from tests.support.clients import Sandbox, User, running_sandbox
 from tests.support.payloads import unique_email
 from tests.support.responses import ch_error, ch_ok, mp_ok

@@ -198,8 +198,7 @@ class Sandbox:
 @contextlib.contextmanager
 def running_sandbox(**settings: Any) -> Iterator[Sandbox]:
     """An in-process sandbox (uvicorn in a thread, free loopback port) with the given settings."""
-    from kyc_mcp.config import SandboxSettings
-    from kyc_mcp.sandbox import serve_in_background
+    from kyc_sandbox import SandboxSettings, serve_in_background
 
     with serve_in_background(SandboxSettings(host="127.0.0.1", port=0, **settings)) as server:
         sandbox = Sandbox(server.url)
