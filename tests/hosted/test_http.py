@@ -19,12 +19,14 @@ from jwt.algorithms import RSAAlgorithm
 
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import AUDIENCE, JWT_SECRET, StartServer
-from tests.support.clients import Sandbox, User
+from tests.support.clients import Sandbox, User, log_mark, requests_to
 from tests.support.mcp_client import ok, refused
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+MASTERPAY_STATUS = "/api/v1/masterpay/kyc/status"
 
 
 def _signed(user: User, key: str = JWT_SECRET, **claims: Any) -> str:
@@ -146,7 +148,17 @@ async def test_each_request_uses_its_own_token_and_principal(
     assert ada.access_token not in server.output() and bob.access_token not in server.output()
 
 
+def _refuses_connections(url: str) -> bool:
+    try:
+        httpx2.get(url + "/healthz", timeout=2)
+    except httpx2.TransportError:
+        return True
+    return False
+
+
 async def test_sigterm_lets_a_call_in_flight_finish(start_server: StartServer, hosted_sandbox: Sandbox) -> None:
+    """A wait in flight (it cannot end before the KYC is decided, or its 30 s timeout) outlives SIGTERM: the server
+    stops accepting connections while it runs, and it returns the decision made after the signal."""
     server = start_server("--json-response")
     user = hosted_sandbox.new_user()
     user.upload_document("PassportFront")
@@ -155,20 +167,21 @@ async def test_sigterm_lets_a_call_in_flight_finish(start_server: StartServer, h
         "jsonrpc": "2.0",
         "id": 3,
         "method": "tools/call",
-        "params": {"name": "wait_for_kyc_decision", "arguments": {"flow": "masterpay", "timeout_seconds": 3}},
+        "params": {"name": "wait_for_kyc_decision", "arguments": {"flow": "masterpay", "timeout_seconds": 30}},
     }
     answers: list[httpx2.Response] = []
+    mark = log_mark(hosted_sandbox)
     async with anyio.create_task_group() as group:
         group.start_soon(
             lambda: anyio.to_thread.run_sync(lambda: answers.append(_post(server.mcp_url, user.access_token, call)))
         )
-        await anyio.sleep(1.0)
+        await eventually(requests_to(hosted_sandbox, mark, MASTERPAY_STATUS), "the wait's first status check")
         server.proc.send_signal(signal.SIGTERM)
-        await anyio.sleep(0.5)
-        with pytest.raises(httpx2.TransportError):  # no new connections once shutting down
-            httpx2.get(server.url + "/healthz", timeout=2)
+        await eventually(lambda: _refuses_connections(server.url), "no new connections once shutting down")
+        assert answers == []  # still in flight
+        await anyio.to_thread.run_sync(lambda: hosted_sandbox.decided(user.email, "masterpay", "approve"))
     result = answers[0].json()["result"]
     output = result["structuredContent"]
-    assert not result.get("isError") and (output["status"], output["timed_out"]) == ("pending", True)
+    assert not result.get("isError") and (output["status"], output["timed_out"]) == ("approved", False)
     assert server.proc.wait(timeout=30) == 0
     assert "Application shutdown complete" in server.output()

@@ -18,11 +18,13 @@ from kyc_mcp.guard.redis_store import RedisStore
 from kyc_mcp.guard.state import FlowState
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import Redis, StartServer
-from tests.support.clients import Sandbox, log_mark, requests_since
+from tests.support.clients import Sandbox, log_mark, requests_since, requests_to
 from tests.support.mcp_client import ok, refused
 from tests.support.processes import free_port
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
+MASTERPAY_STATUS = "/api/v1/masterpay/kyc/status"
 
 
 def _redis_values(redis: Redis) -> str:
@@ -165,9 +167,11 @@ async def test_a_result_that_cannot_be_recorded_is_still_returned(
     user.upload_document("PassportFront")
     user.submit_masterpay()  # pending until decided
 
-    async def lose_redis() -> None:
-        await anyio.sleep(0.8)
-        private_redis.stop()
+    mark = log_mark(hosted_sandbox)
+
+    async def lose_redis() -> None:  # once the wait is under way (its steps were checked against Redis)
+        await eventually(requests_to(hosted_sandbox, mark, MASTERPAY_STATUS), "the wait's first status check")
+        await anyio.to_thread.run_sync(private_redis.stop)
 
     async with connect_http([server.url], user.access_token) as (client, _), anyio.create_task_group() as group:
         group.start_soon(lose_redis)
