@@ -24,8 +24,8 @@ from pydantic import SecretStr
 from kyc_mcp import __version__
 from kyc_mcp.config import _SETTINGS_ENV, Settings
 from kyc_mcp.docs import summary
-from kyc_mcp.operations import OPERATIONS
-from kyc_mcp.prompts import PROMPTS
+from kyc_mcp.operations import TABLE
+from kyc_mcp.prompts import PROMPTS, for_table
 
 NAME = "kyc-mcp"
 REGISTRY_NAME = "io.github.kyc-mcp/kyc-mcp"
@@ -160,9 +160,9 @@ def manifest() -> dict[str, Any]:
             "entry_point": ENTRY_POINT,
             "mcp_config": {"command": "python", "args": args, "env": env},
         },
-        "tools": [{"name": op.name, "description": summary(op.description)} for op in OPERATIONS],
+        "tools": [{"name": op.name, "description": summary(op.description)} for op in TABLE],
         "tools_generated": False,
-        "prompts": [_prompt(spec.function) for spec in PROMPTS],
+        "prompts": [_prompt(for_table(spec.function, TABLE)) for spec in PROMPTS],
         "prompts_generated": False,
         "privacy_policies": [PRIVACY_POLICY],
         "compatibility": {

@@ -1,14 +1,23 @@
-"""Documentation generated from the operations table, so that it cannot drift from the tools."""
+"""Text generated from the operations table, so that it cannot drift from the tools: the docs' tables, the
+flow documents, and the server's instructions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from kyc_mcp.guard.flow import MILESTONES, REQUIREMENT_DOCS
-from kyc_mcp.operations import BY_NAME, OPERATIONS, Operation
+from kyc_mcp.flow.facts import FLOWS
+from kyc_mcp.operations import TABLE
+from kyc_mcp.table import Operation, Table
 from kyc_mcp.upstream import Api
 
-FLOW_NAMES = {"masterpay": "MasterPay KYC", "cardholder": "Cardholder KYC", None: "both"}
+RULES = (
+    "Every result carries next_steps; every failure is a JSON error envelope whose next_steps say what to call "
+    "next. Prefer file_path over base64 for uploads. Never ask the user for a password, PIN or token."
+)
+
+
+def flow_name(api: Api | None) -> str:
+    return FLOWS[api].title if api is not None else "both"
 
 
 def summary(description: str) -> str:
@@ -16,14 +25,31 @@ def summary(description: str) -> str:
     return description.split(". ", 1)[0].rstrip(".") + "."
 
 
-def tools_table() -> str:
+def flow_tools(table: Table, api: Api) -> tuple[list[str], list[str]]:
+    """A flow's tools in step order, and its other tools in table order."""
+    steps = list(dict.fromkeys(op.name for op, _ in table.milestones(api)))
+    others = [op.name for op in table if op.api == api and op.name not in steps]
+    return steps, others
+
+
+def instructions(table: Table) -> str:
+    """The server's instructions: each flow's steps in order, then the rules every call follows."""
+    parts = []
+    for api, flow in FLOWS.items():
+        steps, others = flow_tools(table, api)
+        also = f" (also: {', '.join(others)})" if others else ""
+        parts.append(f"{flow.title}: {' -> '.join(steps)}{also}.")
+    return f"KYC identity verification for two flows, each step in this order. {' '.join(parts)} {RULES}"
+
+
+def tools_table(table: Table = TABLE) -> str:
     """One row per tool, in flow order."""
     rows = ["| tool | flow | endpoint | hints | what it does |", "| --- | --- | --- | --- | --- |"]
-    for op in OPERATIONS:
+    for op in table:
         flags = (("read-only", op.read_only), ("idempotent", op.idempotent), ("destructive", op.destructive))
         hints = ", ".join(name for name, on in flags if on)
         rows.append(
-            f"| `{op.name}` | {FLOW_NAMES[op.api]} | `{op.method} {op.path}` | {hints} | {summary(op.description)} |"
+            f"| `{op.name}` | {flow_name(op.api)} | `{table.endpoint(op)}` | {hints} | {summary(op.description)} |"
         )
     return "\n".join(rows)
 
@@ -35,29 +61,30 @@ def consent_note(op: Operation) -> str:
     return "yes" if op.consent else ""
 
 
-def guard_table() -> str:
+def checks(table: Table, op: Operation) -> str:
+    return "; ".join(table.doc(requirement) for requirement in op.requires) or "nothing beyond auth"
+
+
+def guard_table(table: Table = TABLE) -> str:
     """What the guard checks before each tool that has prerequisites or needs consent."""
     rows = ["| tool | before it is sent, the guard checks | asks consent |", "| --- | --- | --- |"]
-    for op in OPERATIONS:
+    for op in table:
         if op.requires or op.consent:
-            checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
-            rows.append(f"| `{op.name}` | {checks} | {consent_note(op)} |")
+            rows.append(f"| `{op.name}` | {checks(table, op)} | {consent_note(op)} |")
     return "\n".join(rows)
 
 
-def flow_document(api: Api) -> str:
+def flow_document(table: Table, api: Api) -> str:
     """A flow as a readable document: its steps in order, and what the guard checks before each tool."""
-    lines = [f"# {FLOW_NAMES[api]} flow", "", "Steps, in order (each result's next_steps points to the next one):", ""]
-    for number, milestone in enumerate(MILESTONES[api], 1):
-        op = BY_NAME[milestone.step.tool]
-        lines.append(f"{number}. `{op.name}` ({op.method} {op.path}): {milestone.step.why}. {summary(op.description)}")
+    lines = [f"# {flow_name(api)} flow", "", "Steps, in order (each result's next_steps points to the next one):", ""]
+    for number, (op, milestone) in enumerate(table.milestones(api), 1):
+        lines.append(f"{number}. `{op.name}` ({table.endpoint(op)}): {milestone.why}. {summary(op.description)}")
     lines += ["", "Before each tool is sent, the guard checks:", ""]
-    for op in OPERATIONS:
+    for op in table:
         if op.api == api and (op.requires or op.consent):
-            checks = "; ".join(REQUIREMENT_DOCS[name] for name in op.requires) or "nothing beyond auth"
             when = f", {consent_note(op)}," if isinstance(op.consent, tuple) else ""
             asks = f"; then{when} asks the user to consent" if op.consent else ""
-            lines.append(f"- `{op.name}`: {checks}{asks}.")
+            lines.append(f"- `{op.name}`: {checks(table, op)}{asks}.")
     return "\n".join(lines) + "\n"
 
 

@@ -1,74 +1,34 @@
-"""The single source of truth: every upstream KYC operation, declared once.
+"""The single source of truth: every upstream KYC operation, declared once, with what it requires, what it
+proves, and which flow step it is.
 
-Tools, guard rules, README tables, flow resources and the bundle manifest are all derived from `OPERATIONS`.
-Adding an operation is one entry here plus its models.
+Tools, guard rules, next steps, the docs' tables, flow resources, prompts, server instructions and the bundle
+manifest are all derived from `TABLE`. Adding an operation is one row here plus its models (and its route in
+the sandbox); docs/architecture.md walks through one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from mcp.types import ToolAnnotations
-
+from kyc_mcp.flow import requirements as need
+from kyc_mcp.flow.effects import (
+    Holds,
+    RemembersChoices,
+    RemembersDocument,
+    RemembersPath,
+    Sets,
+    SetsByArgument,
+    SetsByListed,
+    Status,
+)
+from kyc_mcp.flow.facts import Evidence, Fact
+from kyc_mcp.flow.requirements import DOCUMENT_FACTS, PROOF_OF_ADDRESS
 from kyc_mcp.models import cardholder as ch
 from kyc_mcp.models import masterpay as mp
-from kyc_mcp.models.fields import Input, NoInput, Output
-from kyc_mcp.models.uploads import FileSource
-from kyc_mcp.models.wait import STATUS_OPERATIONS, WaitRequest, WaitResult
-from kyc_mcp.upstream import Api
+from kyc_mcp.models.fields import NoInput
+from kyc_mcp.models.wait import WaitRequest, WaitResult
+from kyc_mcp.table import Milestone, Operation, Table
+from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS
 
-
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    title: str
-    description: str
-    api: Api | None  # None: either flow, chosen by the call's `flow` argument
-    method: Literal["GET", "POST", "PUT"]
-    path: str
-    input: type[Input]
-    output: type[Output]
-    idempotent: bool
-    destructive: bool = False  # overwrites what the user stored before
-    checks_only: bool = False  # a POST that changes nothing upstream
-    header_fields: Mapping[str, str] = field(default_factory=dict)  # input field -> request header
-    requires: tuple[str, ...] = ()  # flow prerequisites, checked in order (kyc_mcp.guard.flow.REQUIREMENTS)
-    consent: bool | tuple[str, ...] = False  # identity data leaves: ask first (or: when one of these fields is set)
-    kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status operation
-    verified_by: str | None = None  # the read showing whether a call whose answer was lost took effect
-    serialized: bool = False  # a submission: one at a time per principal (a lock in the state store)
-
-    def api_for(self, args: Mapping[str, Any]) -> Api:
-        """The API this call talks to."""
-        return self.api or args["flow"]
-
-    def asks_consent(self, args: Mapping[str, Any]) -> bool:
-        """Whether this call sends identity data that needs the user's consent."""
-        if isinstance(self.consent, tuple):
-            return any(args.get(name) not in (None, "") for name in self.consent)
-        return self.consent
-
-    @property
-    def read_only(self) -> bool:
-        return self.method == "GET" or self.checks_only
-
-    @property
-    def uploads_file(self) -> bool:
-        return issubclass(self.input, FileSource)
-
-    @property
-    def annotations(self) -> ToolAnnotations:
-        return ToolAnnotations(
-            title=self.title,
-            read_only_hint=self.read_only,
-            destructive_hint=self.destructive,
-            idempotent_hint=self.idempotent,
-            open_world_hint=True,
-        )
-
-
+PROFILE = "your stored profile (names, date of birth, nationality, passport number, phone, address)"
 OPERATIONS: tuple[Operation, ...] = (
     # MasterPay KYC, in flow order (masterpay-kyc-skill.txt)
     Operation(
@@ -81,6 +41,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/masterpay/users",
         NoInput,
         mp.MasterpayUser,
+        effects=(Sets((Fact.MASTERPAY_USER,)),),
+        achieves=(Milestone(Fact.MASTERPAY_USER, "create the MasterPay account (one-time)"),),
         idempotent=True,
     ),
     Operation(
@@ -94,6 +56,8 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.KycMetadata,
         idempotent=True,
+        effects=(Sets((Fact.METADATA,)), RemembersChoices()),
+        achieves=(Milestone(Fact.METADATA, "read the valid occupations, nationalities and countries"),),
     ),
     Operation(
         "get_profile",
@@ -105,6 +69,8 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.Profile,
         idempotent=True,
+        effects=(Holds(Fact.PROFILE_COMPLETE, SUBMIT_REQUIRED_FIELDS),),
+        evidence=Evidence.PROFILE,
     ),
     Operation(
         "update_profile",
@@ -119,7 +85,11 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.Profile,
         idempotent=True,
         destructive=True,
-        requires=("masterpay_user", "metadata"),
+        requires=(need.MASTERPAY_USER, need.METADATA, need.METADATA_VALUES),
+        effects=(Holds(Fact.PROFILE_COMPLETE, SUBMIT_REQUIRED_FIELDS),),
+        achieves=(
+            Milestone(Fact.PROFILE_COMPLETE, "complete the profile: personal fields, passport, phone and address"),
+        ),
         consent=("passport", "nric"),
         verified_by="get_profile",
     ),
@@ -133,6 +103,7 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.IdentityDocument,
         idempotent=True,
+        evidence=Evidence.DOCUMENT,
     ),
     Operation(
         "update_document",
@@ -146,7 +117,8 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.IdentityDocument,
         idempotent=True,
         destructive=True,
-        requires=("masterpay_user",),
+        requires=(need.MASTERPAY_USER,),
+        achieves=(Milestone(Fact.DOCUMENT_NUMBER, "set the identity document's id_number"),),
         consent=("id_number",),
         verified_by="get_document",
     ),
@@ -162,7 +134,14 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.DocumentUpload,
         mp.UploadedDocument,
         idempotent=False,
-        requires=("masterpay_user",),
+        requires=(need.MASTERPAY_USER,),
+        effects=(SetsByArgument("document_type", DOCUMENT_FACTS),),
+        achieves=(
+            Milestone(
+                Fact.IDENTITY_DOCUMENT, "upload the passport or national ID (front)", {"document_type": "PassportFront"}
+            ),
+            Milestone(Fact.PROOF_OF_ADDRESS, "upload a proof of address", {"document_type": PROOF_OF_ADDRESS}),
+        ),
         consent=True,
         verified_by="get_kyc_status",
     ),
@@ -178,13 +157,16 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.KycSubmission,
         idempotent=False,
         requires=(
-            "masterpay_user",
-            "identity_document",
-            "proof_of_address",
-            "profile_complete",
-            "no_active_masterpay_kyc",
+            need.MASTERPAY_USER,
+            need.IDENTITY_DOCUMENT,
+            need.PROOF_OF_ADDRESS_UPLOADED,
+            need.PROFILE_COMPLETE,
+            need.NO_ACTIVE_MASTERPAY_KYC,
         ),
+        effects=(Status(), SetsByListed("documents", "document_type", DOCUMENT_FACTS)),
+        achieves=(Milestone(Fact.MASTERPAY_SUBMITTED, "submit the profile and documents for review"),),
         consent=True,
+        sends=f"{PROFILE} and uploaded documents",
         serialized=True,
         verified_by="get_kyc_status",
     ),
@@ -199,6 +181,8 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.KycStatus,
         idempotent=True,
+        effects=(Status(), SetsByListed("documents", "document_type", DOCUMENT_FACTS)),
+        evidence=Evidence.MASTERPAY_STATUS,
     ),
     Operation(
         "submit_wallet_kyc",
@@ -211,8 +195,9 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         mp.WalletKyc,
         idempotent=True,
-        requires=("masterpay_user", "wallet_fields"),
+        requires=(need.MASTERPAY_USER, need.WALLET_FIELDS),
         consent=True,
+        sends=PROFILE,
         serialized=True,
         verified_by="get_kyc_status",
     ),
@@ -228,6 +213,8 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.FileUpload,
         ch.UploadedFile,
         idempotent=False,
+        effects=(Sets((Fact.KYC_FILES,)), RemembersPath("path")),
+        achieves=(Milestone(Fact.KYC_FILES, "upload the document's front image (and back for id_number)"),),
         consent=True,
     ),
     Operation(
@@ -242,7 +229,9 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.DocumentCheck,
         idempotent=True,
         checks_only=True,
-        requires=("kyc_files",),
+        requires=(need.KYC_FILES,),
+        effects=(Sets((Fact.DOCUMENT_VALIDATED,)), RemembersDocument("document_type", "number_id")),
+        achieves=(Milestone(Fact.DOCUMENT_VALIDATED, "check the document number before submitting"),),
         consent=True,
     ),
     Operation(
@@ -257,7 +246,11 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.CardholderKycRequest,
         ch.CardholderKyc,
         idempotent=False,
-        requires=("kyc_files", "own_files", "document_validated", "no_active_cardholder_kyc"),
+        requires=(need.KYC_FILES, need.OWN_FILES, need.DOCUMENT_VALIDATED, need.NO_ACTIVE_CARDHOLDER_KYC),
+        effects=(Status(),),
+        achieves=(
+            Milestone(Fact.CARDHOLDER_SUBMITTED, "submit the cardholder KYC request", last_upload_as="front_kyc_url"),
+        ),
         consent=True,
         serialized=True,
         verified_by="get_latest_cardholder_kyc",
@@ -274,6 +267,8 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.LatestKyc,
         idempotent=True,
         header_fields={"language": "Accept-Language"},
+        effects=(Status(),),
+        evidence=Evidence.LATEST_CARDHOLDER_KYC,
     ),
     Operation(
         "get_latest_cardholder",
@@ -285,10 +280,10 @@ OPERATIONS: tuple[Operation, ...] = (
         NoInput,
         ch.Cardholder,
         idempotent=True,
+        effects=(Sets((Fact.CARDHOLDER_APPROVED, Fact.CARDHOLDER_CONFIRMED)),),
+        achieves=(Milestone(Fact.CARDHOLDER_CONFIRMED, "confirm the cardholder record exists"),),
     ),
-)
-
-OPERATIONS += (
+    # Either flow
     Operation(
         "wait_for_kyc_decision",
         "Wait for KYC decision",
@@ -297,11 +292,17 @@ OPERATIONS += (
         "reason of a decision, and what to do next.",
         None,
         "GET",
-        " or ".join(next(op.path for op in OPERATIONS if op.name == name) for name in STATUS_OPERATIONS.values()),
+        "",  # it polls the flow's status read (`Table.endpoint`)
         WaitRequest,
         WaitResult,
         idempotent=True,
         kind="wait",
+        effects=(Status(),),
+        achieves=(
+            Milestone(Fact.MASTERPAY_APPROVED, "wait for the review's decision", {"flow": "masterpay"}),
+            Milestone(Fact.CARDHOLDER_APPROVED, "wait for the review's decision", {"flow": "cardholder"}),
+        ),
     ),
 )
-BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
+TABLE = Table(OPERATIONS)
+BY_NAME = TABLE.by_name

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kyc_mcp.guard.flow import stored_path, unambiguous
+from kyc_mcp.flow.references import stored_path, unambiguous
 from kyc_sandbox.cardholder import _object_path
 from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from kyc_mcp.guard.flow import MILESTONES, REMEMBERED
+from kyc_mcp.flow.facts import FLOWS
+from kyc_mcp.flow.references import REMEMBERED
 from kyc_mcp.operations import OPERATIONS
 from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused, start_masterpay
@@ -81,7 +82,7 @@ async def test_following_next_steps_reaches_approval(
     connect: Connect, fast_sandbox: Sandbox, uploads: Path, flow: str, start: str
 ) -> None:
     user = fast_sandbox.new_user()
-    budget = len(MILESTONES[flow]) + 2
+    budget = len(FLOWS[flow].order) + 2
     memory: dict[str, Any] = {"flow": flow}
     calls, tool, hint = [], start, {}
     async with connect(user, api_base_url=fast_sandbox.url, access_token=user.access_token) as client:

@@ -8,6 +8,7 @@ import pytest
 from mcp import Client
 
 from kyc_mcp.config import Settings
+from kyc_mcp.flow.facts import Fact
 from kyc_mcp.guard.state import MemoryStore
 from kyc_mcp.server.app import build_server
 from tests.support.clients import Sandbox
@@ -52,12 +53,12 @@ async def test_interleaved_principals_keep_their_own_state_and_data(sandbox: San
 async def test_memory_state_expires_and_expired_states_are_swept() -> None:
     now = [0.0]
     store = MemoryStore(ttl=10, clock=lambda: now[0])
-    await store.update("sub:early", lambda state: state.facts.add("masterpay_user"))
+    await store.update("sub:early", lambda state: state.facts.add(Fact.MASTERPAY_USER))
     now[0] = 9.0
     assert (await store.get("sub:early")).facts == {"masterpay_user"}
     now[0] = 11.0
     assert (await store.get("sub:early")).facts == set()
     for index in range(MemoryStore.SWEEP_EVERY - 1):
-        await store.update(f"sub:{index}", lambda state: state.facts.add("metadata"))
+        await store.update(f"sub:{index}", lambda state: state.facts.add(Fact.METADATA))
     assert "sub:early" not in store._states  # swept on the SWEEP_EVERY-th update
     assert len(store._states) == MemoryStore.SWEEP_EVERY - 1

@@ -8,8 +8,7 @@ import re
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from kyc_mcp.guard.flow import MILESTONES
-from kyc_mcp.operations import OPERATIONS
+from kyc_mcp.operations import OPERATIONS, TABLE
 from tests.support.clients import User
 from tests.support.mcp_client import Connect
 
@@ -37,7 +36,7 @@ async def test_prompts_are_listed_with_arguments_and_name_only_real_tools(connec
         named = set(re.findall(r"`([a-z_]+)`", text))
         assert named and named <= ALL_TOOLS, (name, named - ALL_TOOLS)
         assert "never ask me for a password" in text
-    assert [m.step.tool for m in MILESTONES["masterpay"]] == re.findall(
+    assert [op.name for op, _ in TABLE.milestones("masterpay")] == re.findall(
         r"^\d+\. `([a-z_]+)`", texts["complete_kyc_verification"], re.M
     )
     assert "submit_wallet_kyc" in texts["complete_kyc_verification"]
@@ -53,8 +52,8 @@ async def test_flow_resources_and_live_metadata(connect: Connect, user: User) ->
         assert set(resources) == {"kyc://flows/masterpay", "kyc://flows/cardholder", "kyc://metadata"}
         flow = (await client.read_resource("kyc://flows/cardholder")).contents[0].text
         metadata = json.loads((await client.read_resource("kyc://metadata")).contents[0].text)
-    for milestone in MILESTONES["cardholder"]:
-        assert f"`{milestone.step.tool}`" in flow
+    for op, _ in TABLE.milestones("cardholder"):
+        assert f"`{op.name}`" in flow
     assert "`submit_cardholder_kyc`: a file was uploaded" in flow
     assert "Students" in metadata["occupations"] and "ProofOfAddress" in metadata["document_types"]
 

@@ -22,7 +22,7 @@ import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 
 from kyc_mcp.config import Settings
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
 from kyc_mcp.guard.logs import PROCESS_REDACTOR
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.upstream import Api, Upstream
@@ -114,9 +114,9 @@ class RequestCredentials:
     async def ensure_valid(self, api: Api, upstream: Upstream) -> None:
         token = self.token_for(api)
         if not token:
-            raise KycError("AUTH_REQUIRED", NO_REQUEST_TOKEN)
+            raise KycError(ErrorCode.AUTH_REQUIRED, NO_REQUEST_TOKEN)
         if expired(token):
-            raise KycError("TOKEN_EXPIRED", REQUEST_TOKEN_EXPIRED)
+            raise KycError(ErrorCode.TOKEN_EXPIRED, REQUEST_TOKEN_EXPIRED)
 
     async def refresh(self, stale: str | None, upstream: Upstream) -> bool:
         return False  # the client owns its token and renews it
@@ -159,9 +159,9 @@ class Credentials:
         """Refuse without a token; refresh an expired one once, or refuse with `TOKEN_EXPIRED`."""
         token = self._tokens[api]
         if not token:
-            raise KycError("AUTH_REQUIRED", NO_TOKEN)
+            raise KycError(ErrorCode.AUTH_REQUIRED, NO_TOKEN)
         if past(self._decode(token)[1]) and not await self.refresh(token, upstream):
-            raise KycError("TOKEN_EXPIRED", EXPIRED)
+            raise KycError(ErrorCode.TOKEN_EXPIRED, EXPIRED)
 
     async def refresh(self, stale: str | None, upstream: Upstream) -> bool:
         """Exchange the refresh token for a new access token (once per stale token); True on success."""

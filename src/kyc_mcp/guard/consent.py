@@ -3,7 +3,8 @@
 The question is a `Resolve`d tool parameter, built here and attached by the server to the operations marked
 `consent` in the table (some ask only when the call carries an identity number). Its message summarises what
 will be sent and where: the file's name and size (of the bytes the validation step read, which are the bytes
-the upload sends), and the other arguments with identity numbers masked.
+the upload sends), what else the operation sends (its `sends`), and the arguments with identity numbers
+masked. The resolver reads the call the guard validated (`ToolCall`).
 
 How a client is asked depends on its protocol revision. A 2026-07-28 client gets the question in the call's
 `inputRequests` (the SDK's `Resolve`), over every transport, stateless and JSON responses included. A
@@ -19,10 +20,8 @@ When a client may have declared elicitation but cannot be asked, the call fails 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,11 +32,11 @@ from mcp.types import ClientCapabilities
 from mcp.types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.models.uploads import FileSource
-from kyc_mcp.operations import Operation
-from kyc_mcp.tools import files
+from kyc_mcp.table import Operation
+from kyc_mcp.tools.call import ToolCall, guarded_call
 
 INPUT_REQUESTS_VERSION = "2026-07-28"  # the first revision whose calls carry questions in `inputRequests`
 DECLINED = (
@@ -72,7 +71,6 @@ UNAVAILABLE = {
     ),
 }
 STALE_STATE = "invalid_request_state"  # the SDK's reason when a `requestState` cannot be verified
-PROFILE_SUBMISSION = "your stored profile (names, date of birth, nationality, passport number, phone, address)"
 
 
 class Consent(BaseModel):
@@ -87,14 +85,16 @@ class Verdict:
 
 
 def _unavailable(reason: str) -> KycError:
-    return KycError("CONSENT_UNAVAILABLE", UNAVAILABLE[reason], details={"reason": reason})
+    return KycError(ErrorCode.CONSENT_UNAVAILABLE, UNAVAILABLE[reason], details={"reason": reason})
 
 
 def _judged(outcome: ElicitationResult[Any]) -> Verdict:
     """`CONSENT_DECLINED` unless the user accepted and confirmed."""
     if isinstance(outcome, AcceptedElicitation) and getattr(outcome.data, "confirm", False):
         return Verdict()
-    return Verdict(KycError("CONSENT_DECLINED", DECLINED, details={"action": getattr(outcome, "action", "decline")}))
+    return Verdict(
+        KycError(ErrorCode.CONSENT_DECLINED, DECLINED, details={"action": getattr(outcome, "action", "decline")})
+    )
 
 
 def refusal(outcome: ElicitationResult[Any]) -> KycError | None:
@@ -134,24 +134,19 @@ async def _ask_now(ctx: Context, message: str) -> Verdict:
         return Verdict(_unavailable("no_answer"))
 
 
-def summary(op: Operation, args: dict[str, Any], file: files.LocalFile | None, host: str, redactor: Redactor) -> str:
+def summary(call: ToolCall, host: str, redactor: Redactor) -> str:
     """What will be sent and where, with identity numbers masked and file bytes left out."""
-    shown = redactor.value({k: v for k, v in args.items() if k not in FileSource.model_fields and v is not None})
+    shown = redactor.value(
+        {k: v for k, v in call.arguments.items() if k not in FileSource.model_fields and v is not None}
+    )
     parts = []
-    if file is not None:
-        parts.append(f"the file {file.name} ({len(file.data)} bytes)")
-    if op.name in ("submit_kyc", "submit_wallet_kyc"):
-        parts.append(PROFILE_SUBMISSION + ("" if op.name == "submit_wallet_kyc" else " and uploaded documents"))
+    if call.file is not None:
+        parts.append(f"the file {call.file.name} ({len(call.file.data)} bytes)")
+    if call.op.sends:
+        parts.append(call.op.sends)
     if shown:
         parts.append(", ".join(f"{k}={v}" for k, v in shown.items()))
-    return f"{op.title}: send {'; '.join(parts)} to {host}?"
-
-
-def _file(op: Operation, args: dict[str, Any], roots: tuple[Path, ...]) -> files.LocalFile | None:
-    """The upload's file, as this request read and checked it (in the validation step)."""
-    if not op.uploads_file:
-        return None
-    return files.load(FileSource.model_construct(**{name: args.get(name) for name in FileSource.model_fields}), roots)
+    return f"{call.op.title}: send {'; '.join(parts)} to {host}?"
 
 
 def host_of(url: str) -> str:
@@ -164,30 +159,20 @@ def resolver(
     op: Operation,
     base_urls: Mapping[str, str],
     redactor: Redactor,
-    upload_roots: tuple[Path, ...],
     required: bool = False,
 ) -> Any:
-    """The resolver for `op`'s consent parameter (`base_urls`: each API's base URL): it sees the call's arguments
-    by name."""
+    """The resolver for `op`'s consent parameter (`base_urls`: each API's base URL)."""
     host = host_of(base_urls[op.api or "masterpay"])
 
-    async def ask(ctx: Context, **args: Any) -> Elicit[Consent] | Verdict:
-        if not op.asks_consent(args):
+    async def ask(ctx: Context) -> Elicit[Consent] | Verdict:
+        call = guarded_call(ctx.request_context.lifespan_context)
+        if not op.asks_consent(call.arguments):
             return Verdict()
         if (verdict := _cannot_ask(ctx, required)) is not None:
             return verdict
-        try:
-            message = summary(op, args, _file(op, args, upload_roots), host, redactor)
-        except KycError as invalid:
-            return Verdict(invalid)
+        message = summary(call, host, redactor)
         return Elicit(message, Consent) if _modern(ctx) else await _ask_now(ctx, message)
 
-    fields = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in op.input.model_fields]
-    ask.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context), *fields],
-        return_annotation=Elicit[Consent] | Verdict,
-    )
-    ask.__annotations__ = {"ctx": Context, "return": Elicit[Consent] | Verdict}
     ask.__name__ = ask.__qualname__ = f"consent_{op.name}"
     return ask
 

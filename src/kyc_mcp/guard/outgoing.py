@@ -9,13 +9,21 @@ route a message, not content) are left as they are. Results and errors are redac
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.shared.dispatcher import CallOptions
+from mcp.shared.exceptions import MCPDeprecationWarning
 
-from kyc_mcp.guard.redact import Redactor
+from kyc_mcp.errors import KycError
+from kyc_mcp.guard.redact import Redactor, key_kind
+
+logger = logging.getLogger(__name__)
 
 # Fields that route a message rather than carry content (`progressToken` would read as a secret name).
 PROTOCOL_FIELDS = frozenset({"_meta", "progressToken", "requestId", "requestState", "elicitationId", "cursor", "uri"})
@@ -73,3 +81,27 @@ def redacting_session(session: ServerSession, meta: Any, redactor: Redactor) -> 
         _RedactingConnection(session._connection, redactor),  # type: ignore[arg-type]
         request_meta=meta,
     )
+
+
+def call_redactor(redactor: Redactor, arguments: Any) -> Redactor:
+    """The redactor for one request: it also knows the call's identity numbers and the request's bearer token."""
+    identities = (
+        [str(v) for k, v in arguments.items() if key_kind(k) == "identity"] if isinstance(arguments, dict) else []
+    )
+    verified = get_access_token()
+    return redactor.scoped(identities, [verified.token] if verified else [])
+
+
+async def notify_failure(ctx: ServerRequestContext[Any, Any], redactor: Redactor, tool: str, error: KycError) -> None:
+    """A redacted warning log notification for hosts that asked for logs (logging is deprecated in 2026-07-28,
+    where it is sent only on a request's opt-in)."""
+    scoped = call_redactor(redactor, (ctx.params or {}).get("arguments"))
+    entry = scoped.value({"tool": tool, "code": error.code.value, "message": error.message})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await ctx.session.send_log_message(
+                "warning", entry, logger="kyc-mcp.guard", related_request_id=ctx.request_id
+            )
+    except Exception:  # a host that cannot take logs must not break the call
+        logger.debug("could not send the log notification", exc_info=True)

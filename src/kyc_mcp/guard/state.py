@@ -18,14 +18,15 @@ import anyio
 from pydantic import BaseModel, Field
 
 from kyc_mcp.config import Settings
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
+from kyc_mcp.flow.facts import Fact
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 DEFAULT_LOCK_WAIT_SECONDS = 45.0
 
 
 class FlowState(BaseModel):
-    facts: set[str] = Field(default_factory=set)
+    facts: set[Fact] = Field(default_factory=set)
     uploaded_paths: list[str] = Field(default_factory=list)
     validated_documents: list[str] = Field(default_factory=list)  # hashes of (document_type, number_id)
     occupations: list[str] = Field(default_factory=list)
@@ -39,7 +40,7 @@ Update = Callable[[FlowState], None]
 class StateStore(Protocol):
     """Where flow state lives. `update` must be atomic per principal (two calls of one principal may race).
 
-    A store that cannot be reached raises `KycError("STATE_UNAVAILABLE")`: the guard then fails closed.
+    A store that cannot be reached raises `KycError(ErrorCode.STATE_UNAVAILABLE)`: the guard then fails closed.
     """
 
     name: str
@@ -59,7 +60,7 @@ class StateStore(Protocol):
 
 def unavailable(exc: Exception) -> KycError:
     return KycError(
-        "STATE_UNAVAILABLE",
+        ErrorCode.STATE_UNAVAILABLE,
         "kyc-mcp cannot reach its flow-state store, so it cannot check the KYC flow's order; nothing was sent to "
         "the KYC service. Try again in a minute; if it persists, the server's operator must restore the store.",
         details={"store": "redis", "reason": type(exc).__name__},
@@ -68,7 +69,7 @@ def unavailable(exc: Exception) -> KycError:
 
 def busy(name: str, wait: float) -> KycError:
     return KycError(
-        "BUSY",
+        ErrorCode.BUSY,
         f"another {name} call of this user was still running after {wait:g} s, so this one was not sent to the KYC "
         "service. See whether that one went through before sending this again.",
         details={"lock": name, "waited_seconds": wait},

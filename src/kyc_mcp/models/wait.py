@@ -8,7 +8,6 @@ from pydantic import Field
 
 from kyc_mcp.models.fields import Input, Output
 
-STATUS_OPERATIONS = {"masterpay": "get_kyc_status", "cardholder": "get_latest_cardholder_kyc"}
 FINAL = {
     "masterpay": {"approved", "rejected", "resubmission_required"},
     "cardholder": {"approved", "declined", "not_verify"},

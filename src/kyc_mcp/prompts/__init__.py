@@ -1,16 +1,18 @@
-"""MCP prompts for the two flows, written from the operations table and the flow milestones, so that the
-steps they name are the tools the server has."""
+"""MCP prompts for the two flows, written from the operations table, so that the steps they name are the tools
+the server has."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mcp.server.mcpserver.prompts import Prompt
 
 from kyc_mcp.docs import summary
-from kyc_mcp.guard.flow import MILESTONES
-from kyc_mcp.operations import BY_NAME
+from kyc_mcp.flow.facts import FLOWS
+from kyc_mcp.table import Table
 from kyc_mcp.upstream import Api
 
 RULES = (
@@ -21,27 +23,26 @@ RULES = (
 )
 
 
-def _steps(api: Api) -> str:
+def _steps(table: Table, api: Api) -> str:
     lines = []
-    for number, milestone in enumerate(MILESTONES[api], 1):
-        step = milestone.step
-        lines.append(f"{number}. `{step.tool}`: {step.why} ({summary(BY_NAME[step.tool].description).rstrip('.')}).")
+    for number, (op, milestone) in enumerate(table.milestones(api), 1):
+        lines.append(f"{number}. `{op.name}`: {milestone.why} ({summary(op.description).rstrip('.')}).")
     return "\n".join(lines)
 
 
-def complete_kyc_verification(wallet: str = "no") -> str:
+def complete_kyc_verification(table: Table, wallet: str = "no") -> str:
     """Walk me through MasterPay KYC, from account to approval (and wallet KYC when wallet is 'yes')."""
     text = "Help me complete MasterPay KYC identity verification. Use the kyc-mcp tools in this order:\n"
-    text += _steps("masterpay")
+    text += _steps(table, "masterpay")
     if wallet.strip().lower() in ("yes", "true", "1"):
-        text += (
-            "\nAfter approval: `update_document` with my identity document's number, then `submit_wallet_kyc` "
-            "for my card wallet."
-        )
+        steps = {op.name for op, _ in table.milestones("masterpay")}
+        extra = [op for op in table if op.api == "masterpay" and not op.read_only and op.name not in steps]
+        described = [f"`{op.name}` ({summary(op.description).rstrip('.').lower()})" for op in extra]
+        text += f"\nAfter approval, for my card wallet: {', then '.join(described)}."
     return f"{text}\n\n{RULES}"
 
 
-def cardholder_kyc(document_type: str = "passport") -> str:
+def cardholder_kyc(table: Table, document_type: str = "passport") -> str:
     """Walk me through cardholder KYC with a passport, visa or national ID (id_number)."""
     kind = document_type.strip().lower()
     if kind not in ("passport", "visa", "id_number"):
@@ -49,19 +50,20 @@ def cardholder_kyc(document_type: str = "passport") -> str:
     back = " Upload the back of the card as well, and pass it as back_kyc_url." if kind == "id_number" else ""
     return (
         f"Help me complete cardholder KYC with my {kind.replace('_', ' ')}. Use the kyc-mcp tools in this order:\n"
-        f"{_steps('cardholder')}\nUse document_type {kind}.{back}\n\n{RULES}"
+        f"{_steps(table, 'cardholder')}\nUse document_type {kind}.{back}\n\n{RULES}"
     )
 
 
-def check_kyc_status(flow: str = "both") -> str:
+def check_kyc_status(table: Table, flow: str = "both") -> str:
     """Check where my KYC stands (masterpay, cardholder or both) and tell me what to do next."""
     chosen = flow.strip().lower()
-    tools = {"masterpay": "`get_kyc_status`", "cardholder": "`get_latest_cardholder_kyc`"}
-    if chosen not in (*tools, "both"):
+    if chosen not in (*FLOWS, "both"):
         raise ValueError("flow must be masterpay, cardholder or both")
-    reads = " and ".join(tool for name, tool in tools.items() if chosen in (name, "both"))
+    apis = [api for api in FLOWS if chosen in (api, "both")]
+    reads = " and ".join(f"`{table.status_reader(api).name}`" for api in apis)
+    wait = table.tool_for(FLOWS[apis[0]].approved)
     return (
-        f"Check my KYC status with {reads}. If it is pending, use `wait_for_kyc_decision` to wait for the decision. "
+        f"Check my KYC status with {reads}. If it is pending, use `{wait}` to wait for the decision. "
         "Tell me the status in plain words; if it was declined or rejected, tell me the reason and what I should "
         f"do to resubmit, following the result's next_steps.\n\n{RULES}"
     )
@@ -69,7 +71,7 @@ def check_kyc_status(flow: str = "both") -> str:
 
 @dataclass(frozen=True)
 class PromptSpec:
-    function: Callable[..., str]
+    function: Callable[..., str]  # (table, arguments...) -> the prompt
     title: str
     flows: tuple[Api, ...]  # the toolsets it needs
     writes: bool  # whether it needs state-changing tools (hidden in read-only mode)
@@ -82,9 +84,22 @@ PROMPTS = (
 )
 
 
-def build_prompts(toolsets: tuple[str, ...], read_only: bool) -> list[Prompt]:
+def for_table(function: Callable[..., str], table: Table) -> Callable[..., str]:
+    """The prompt function with `table` bound: its arguments are the rest of `function`'s."""
+
+    def prompt(**arguments: Any) -> str:
+        return function(table, **arguments)
+
+    signature = inspect.signature(function)
+    prompt.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
+    prompt.__annotations__ = {k: v for k, v in function.__annotations__.items() if k != "table"}
+    prompt.__name__, prompt.__doc__ = function.__name__, function.__doc__
+    return prompt
+
+
+def build_prompts(table: Table, toolsets: tuple[str, ...], read_only: bool) -> list[Prompt]:
     return [
-        Prompt.from_function(spec.function, title=spec.title)
+        Prompt.from_function(for_table(spec.function, table), title=spec.title)
         for spec in PROMPTS
         if set(spec.flows) <= set(toolsets) and not (read_only and spec.writes)
     ]

@@ -13,30 +13,24 @@ from mcp.server.request_state import RequestStateBoundary
 
 from kyc_mcp import __version__
 from kyc_mcp.config import Settings
+from kyc_mcp.docs import instructions
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard import consent, logs
 from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import Credentials, CredentialSource, RequestCredentials
-from kyc_mcp.guard.middleware import Guard, Redaction
+from kyc_mcp.guard.middleware import Redaction
+from kyc_mcp.guard.pipeline import Guard
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
-from kyc_mcp.operations import OPERATIONS, Operation
+from kyc_mcp.operations import TABLE
 from kyc_mcp.prompts import build_prompts
 from kyc_mcp.server.resources import build_resources
-from kyc_mcp.tools import ConsentHook, Runtime, build_tools
+from kyc_mcp.table import Operation, Table
+from kyc_mcp.tools import ConsentHook, ServerContext, build_tools
 from kyc_mcp.upstream import Upstream
 
 NAME = "kyc-mcp"
 logger = logging.getLogger(__name__)
-INSTRUCTIONS = (
-    "KYC identity verification for two flows. MasterPay: create_masterpay_user, get_kyc_metadata, "
-    "update_profile, upload_kyc_document (identity document and proof of address), submit_kyc, then poll "
-    "get_kyc_status; update_document and submit_wallet_kyc for the card wallet. Cardholder: upload_kyc_file, "
-    "validate_kyc_document, submit_cardholder_kyc, then poll get_latest_cardholder_kyc and confirm with "
-    "get_latest_cardholder. Every result carries next_steps; every failure is a JSON error envelope whose "
-    "next_steps say what to call next. Prefer file_path over base64 for uploads. Never ask the user for a "
-    "password, PIN or token."
-)
 
 
 def enabled(op: Operation, settings: Settings) -> bool:
@@ -46,10 +40,15 @@ def enabled(op: Operation, settings: Settings) -> bool:
 
 
 def build_server(
-    settings: Settings, store: StateStore | None = None, *, http: Mapping[str, Any] | None = None
-) -> MCPServer[Runtime]:
-    """The server. With `http` (the HTTP transport's `MCPServer` options: token verifier, auth settings, request
-    state keys) every request brings its own bearer token. The server owns `store` (default: the settings')."""
+    settings: Settings,
+    store: StateStore | None = None,
+    *,
+    http: Mapping[str, Any] | None = None,
+    table: Table = TABLE,
+) -> MCPServer[ServerContext]:
+    """The server for `table`'s operations. With `http` (the HTTP transport's `MCPServer` options: token verifier,
+    auth settings, request state keys) every request brings its own bearer token. The server owns `store`
+    (default: the settings')."""
     redactor = Redactor(show_pii=settings.show_pii)
     credentials: CredentialSource = RequestCredentials() if http is not None else Credentials(settings, redactor)
     store = store or open_store(settings)
@@ -60,13 +59,12 @@ def build_server(
             consent.resolver,
             base_urls={"masterpay": settings.api_base_url, "cardholder": settings.cardholder_url},
             redactor=redactor,
-            upload_roots=settings.upload_roots,
             required=settings.consent == "required",
         )
         hook = ConsentHook(ask, consent.refusal)
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+    async def lifespan(_: MCPServer[ServerContext]) -> AsyncIterator[ServerContext]:
         try:
             await store.ping()
         except KycError as exc:
@@ -78,31 +76,32 @@ def build_server(
             )
         try:
             async with Upstream(settings) as upstream:
-                yield Runtime(settings, upstream, credentials.token_for)
+                yield ServerContext(settings, table, upstream, credentials.token_for)
         finally:
             await store.aclose()
 
-    operations = tuple(op for op in OPERATIONS if enabled(op, settings))
-    guard = Guard(operations, credentials, store, AuditLog(settings.audit_log, redactor), redactor)
-    server: MCPServer[Runtime] = MCPServer(
+    operations = tuple(op for op in table if enabled(op, settings))
+    listed = frozenset(op.name for op in operations)
+    guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor)
+    server: MCPServer[ServerContext] = MCPServer(
         NAME,
         title="KYC verification",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=instructions(table),
         lifespan=lifespan,
         tools=build_tools(operations, hook),
-        resources=build_resources(settings, credentials),
+        resources=build_resources(settings, credentials, table),
         middleware=[Redaction(redactor), guard],
         **(http or {}),
     )
     if hook is not None:
         _guard_request_state(server, frozenset(op.name for op in operations if op.consent))
-    for prompt in build_prompts(settings.toolsets, settings.read_only):
+    for prompt in build_prompts(table, settings.toolsets, settings.read_only):
         server.add_prompt(prompt)
     return server
 
 
-def _guard_request_state(server: MCPServer[Runtime], gated: frozenset[str]) -> None:
+def _guard_request_state(server: MCPServer[ServerContext], gated: frozenset[str]) -> None:
     """`consent.StaleAnswers` just outside the SDK's request-state boundary, which refuses unverifiable answers."""
     chain = server.middleware
     boundary = next(i for i, middleware in enumerate(chain) if isinstance(middleware, RequestStateBoundary))

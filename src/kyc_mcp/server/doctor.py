@@ -19,13 +19,14 @@ import anyio
 
 from kyc_mcp.config import _SETTINGS_ENV, ConfigError, Settings
 from kyc_mcp.errors import KycError
+from kyc_mcp.flow.facts import Evidence
 from kyc_mcp.guard.auth import CLOCK_SKEW_SECONDS, claims
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
-from kyc_mcp.operations import BY_NAME
+from kyc_mcp.operations import TABLE
 from kyc_mcp.upstream import Api, Upstream
 
-PROBES: dict[Api, str] = {"masterpay": "get_profile", "cardholder": "get_latest_cardholder_kyc"}
+PROBES: dict[Api, Evidence] = {"masterpay": Evidence.PROFILE, "cardholder": Evidence.LATEST_CARDHOLDER_KYC}
 PROBE_TIMEOUT_SECONDS = 10.0
 Verdict = Literal["ok", "warn", "fail"]
 
@@ -110,7 +111,7 @@ def _token_check(api: Api, settings: Settings) -> tuple[Check, str | None]:
 
 async def probe(api: Api, token: str | None, upstream: Upstream, base_url: str) -> list[Check]:
     """Reachability of the API and, with a usable token, whether the API accepts it."""
-    op = BY_NAME[PROBES[api]]
+    op = TABLE.reader(PROBES[api])
     reach = f"{api} API"
     try:
         await upstream.call(api, "GET", op.path, token=token)

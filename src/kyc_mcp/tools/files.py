@@ -4,8 +4,8 @@ A path must resolve (symlinks followed) inside one of the configured upload root
 most 15 MB, and start with the magic bytes of JPEG, PNG or PDF matching its extension; base64 data must
 decode and its bytes must match the declared MIME type and file name. A path is opened once, and what was
 opened is checked through its descriptor (where it really is, its type, its size) and read from it, so a file
-swapped in after the check is never sent. A request reads its file once: the validation step `check`s it,
-and the consent question and the upload `load` the same bytes.
+swapped in after the check is never sent. A call reads its file once: the guard's validation step `check`s it,
+and the consent question and the upload use those same bytes (kept on the call, `tools.call.ToolCall.file`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import binascii
 import errno
 import os
 import stat
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
 from kyc_mcp.models.uploads import BASE64_MAX_BYTES, FileSource
 from kyc_mcp.vocabulary import MAX_UPLOAD_BYTES
 
@@ -37,12 +35,8 @@ class LocalFile:
     data: bytes
 
 
-# the file this request checked: its source (and the roots it was checked against), and what was read
-_CHECKED: ContextVar[tuple[tuple[Any, ...], LocalFile] | None] = ContextVar("kyc_mcp_checked_file", default=None)
-
-
 def _refuse(message: str, field: str, **details: object) -> KycError:
-    return KycError("VALIDATION", message, details={"field": field, **details})
+    return KycError(ErrorCode.VALIDATION, message, details={"field": field, **details})
 
 
 def _sniff(data: bytes) -> str | None:
@@ -154,24 +148,11 @@ def _from_base64(encoded: str, name: str, mime_type: str) -> LocalFile:
 
 
 def check(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:
-    """The checked bytes of a path or of base64 data, read now and kept for the rest of this request;
-    `KycError("VALIDATION")` naming the field otherwise."""
+    """The checked bytes of a path or of base64 data, read now; `KycError(ErrorCode.VALIDATION)` naming the field
+    otherwise."""
     if source.file_path is not None:
         file = _from_path(source.file_path, roots)
     else:
         assert source.file_data is not None and source.file_name and source.mime_type  # FileSource guarantees
         file = _from_base64(source.file_data, source.file_name, source.mime_type)
-    _CHECKED.set((_key(source, roots), file))
     return file
-
-
-def load(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:
-    """The bytes `check` read for this source in this request (the validation step), or `check`ed now."""
-    checked = _CHECKED.get()
-    if checked is not None and checked[0] == _key(source, roots):
-        return checked[1]
-    return check(source, roots)
-
-
-def _key(source: FileSource, roots: tuple[Path, ...]) -> tuple[Any, ...]:
-    return (*(getattr(source, name) for name in FileSource.model_fields), roots)

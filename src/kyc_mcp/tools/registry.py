@@ -1,10 +1,10 @@
-"""Registers each operation of the table as an MCP tool whose schema is its input model's.
+"""Registers each operation of the table as an MCP tool whose schemas are its models'.
 
-The tool's `inputSchema` is the input model's own JSON schema (field types, descriptions, examples, enums,
-and `additionalProperties: false`); the function's signature is generated from the same fields so that the
-SDK passes the arguments through, and its return annotation names the output model (so the tool has an
-`outputSchema`). Results are returned as `CallToolResult`s: structured content on success, the error
-envelope with `isError` on failure.
+The tool's `inputSchema` is the input model's own JSON schema (field types, descriptions, examples, enums, and
+`additionalProperties: false`) and its `outputSchema` the output model's. The guard validates the arguments
+(once) and hands the body a `ToolCall`; the body sends the request and puts its outcome on the call. The
+SDK's own validation has nothing left to do: the function takes no arguments of its own but the consent
+answer (a `Resolve`d parameter, for operations that ask), and its result is a placeholder the guard replaces.
 """
 
 from __future__ import annotations
@@ -12,30 +12,20 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
-from kyc_mcp.config import Settings
-from kyc_mcp.errors import KycError, to_text
+from kyc_mcp.errors import KycError
 from kyc_mcp.models.fields import Output
-from kyc_mcp.models.wait import WaitRequest
-from kyc_mcp.operations import Operation
+from kyc_mcp.table import Operation
+from kyc_mcp.tools.call import ToolCall, guarded_call
 from kyc_mcp.tools.invoke import invoke
-from kyc_mcp.tools.validation import parsed
 from kyc_mcp.tools.wait import wait
-from kyc_mcp.upstream import Api, Upstream
 
-
-@dataclass(frozen=True)
-class Runtime:
-    """What the tools use at call time: the server's lifespan context."""
-
-    settings: Settings
-    upstream: Upstream
-    token_for: Callable[[Api], str | None]
+PLACEHOLDER = CallToolResult(content=[])  # the guard writes the real result from the call's outcome
 
 
 @dataclass(frozen=True)
@@ -46,42 +36,32 @@ class ConsentHook:
     refusal: Callable[[Any], KycError | None]
 
 
-def _success(output: Any) -> CallToolResult:
-    data = output.model_dump(mode="json")
-    text = to_text(data)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+async def _run(call: ToolCall, ctx: Context) -> Output:
+    if call.op.kind == "wait":
+        return await wait(call, ctx)
+    output, call.upstream_status = await invoke(
+        call.op, call.api, call.input, call.file, call.server.upstream, call.token()
+    )
+    return output
 
 
 def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
     ask = consent if consent is not None and op.consent else None
 
-    async def tool(ctx: Context, consent: Any = None, **arguments: Any) -> CallToolResult:
-        runtime = cast(Runtime, ctx.request_context.lifespan_context)
+    async def tool(ctx: Context, consent: Any = None) -> CallToolResult:
+        call = guarded_call(ctx.request_context.lifespan_context)
         try:
             if ask is not None and (refused := ask.refusal(consent)) is not None:
                 raise refused
-            args = parsed(op, arguments)
-            output: Output
-            if isinstance(args, WaitRequest):  # the one operation of kind "wait"
-                output = await wait(args, runtime, ctx)
-            else:
-                output = await invoke(
-                    op, args, runtime.upstream, runtime.token_for(op.api_for(arguments)), runtime.settings
-                )
+            call.outcome = await _run(call, ctx)
         except KycError as exc:
-            return exc.result()
-        return _success(output)
+            call.outcome, call.upstream_status = exc, exc.status
+        return PLACEHOLDER
 
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     if ask is not None:
         answer = Annotated[ElicitationResult[Any], Resolve(ask.resolver(op))]
         parameters.append(inspect.Parameter("consent", inspect.Parameter.KEYWORD_ONLY, annotation=answer))
-    for name, field in op.input.model_fields.items():
-        default = inspect.Parameter.empty if field.is_required() else field.default
-        annotation = Annotated[field.annotation, field]  # type: ignore[name-defined]  # built at run time
-        parameters.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-        )
     returns = Annotated[CallToolResult, op.output]
     tool.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
     tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
@@ -100,5 +80,6 @@ def build_tools(operations: tuple[Operation, ...], consent: ConsentHook | None =
             annotations=op.annotations,
         )
         tool.parameters = op.input.model_json_schema()
+        tool.fn_metadata.output_model = None  # the schema stays published; the guard's result is the model's dump
         tools.append(tool)
     return tools

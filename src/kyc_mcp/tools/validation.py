@@ -1,23 +1,22 @@
-"""Validation of a tool call's arguments against its operation's input model.
+"""Validation of a tool call's arguments against its operation's input model, made once, by the guard.
 
-The guard runs it before anything else looks at the arguments, so a bad call never reaches the upstream (nor
-asks the user for consent: an upload's file is checked here too), the model gets one clear message per field,
+It runs before anything else looks at the arguments, so a bad call never reaches the upstream (nor asks the
+user for consent: an upload's file is read and checked here too), the model gets one clear message per field,
 and no submitted value is echoed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from kyc_mcp.errors import KycError
-from kyc_mcp.models.fields import Input
+from kyc_mcp.errors import ErrorCode, KycError
 from kyc_mcp.models.uploads import FileSource
-from kyc_mcp.operations import Operation
+from kyc_mcp.table import Operation
 from kyc_mcp.tools import files
+from kyc_mcp.tools.call import ServerContext, ToolCall
 
 
 def _message(error: ErrorDetails, op: Operation) -> str:
@@ -35,25 +34,18 @@ def validation_error(op: Operation, exc: ValidationError) -> KycError:
     # "field - message": a "field: message" pair would read as a secret's value to the redactor ("pin: unknown")
     summary = "; ".join(f"{p['field']} - {p['message']}" for p in problems)
     return KycError(
-        "VALIDATION",
+        ErrorCode.VALIDATION,
         f"invalid arguments for {op.name} ({summary}); nothing was sent. Correct them and call {op.name} again.",
         details={"errors": problems},
     )
 
 
-def parsed(op: Operation, arguments: Any) -> Input:
-    """The arguments as `op`'s input model; `KycError("VALIDATION")` naming each bad field otherwise, without
-    echoing any value."""
+def validated(op: Operation, arguments: Any, server: ServerContext) -> ToolCall:
+    """The call with its arguments checked and normalised (stripped, canonical case) and an upload's file read
+    and checked; `KycError(ErrorCode.VALIDATION)` naming each bad field otherwise, without echoing any value."""
     try:
-        return op.input.model_validate(arguments if arguments is not None else {})
+        args = op.input.model_validate(arguments if arguments is not None else {})
     except ValidationError as exc:
         raise validation_error(op, exc) from None
-
-
-def validated(op: Operation, arguments: Any, upload_roots: tuple[Path, ...]) -> dict[str, Any]:
-    """The arguments checked and normalised (stripped, canonical case), as the JSON the tool receives. An upload's
-    file is read and checked here too, before anyone is asked for consent; the upload sends those same bytes."""
-    args = parsed(op, arguments)
-    if isinstance(args, FileSource):
-        files.check(args, upload_roots)
-    return args.model_dump(mode="json", exclude_unset=True)
+    file = files.check(args, server.settings.upload_roots) if isinstance(args, FileSource) else None
+    return ToolCall(op, args, args.model_dump(mode="json", exclude_unset=True), file, server)

@@ -1,5 +1,5 @@
 """The HTTP client for the two upstream APIs."""
 
-from kyc_mcp.upstream.client import STATUSES, Api, Reply, Upstream
+from kyc_mcp.upstream.client import Api, Reply, Upstream
 
-__all__ = ["STATUSES", "Api", "Reply", "Upstream"]
+__all__ = ["Api", "Reply", "Upstream"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookiejar import Cookie, CookieJar, CookiePolicy
 from types import TracebackType
@@ -26,12 +25,10 @@ import anyio
 import httpx2
 
 from kyc_mcp.config import Settings
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
 from kyc_mcp.upstream.envelopes import UNKNOWN_OUTCOME, unwrap
 
 Api = Literal["masterpay", "cardholder"]
-# Set by a caller that wants to know the HTTP statuses its upstream requests got (the audit log).
-STATUSES: ContextVar[list[int] | None] = ContextVar("kyc_mcp_upstream_statuses", default=None)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.25
@@ -63,6 +60,7 @@ class RefuseCookies(CookiePolicy):
 class Reply:
     data: Any
     message: str
+    status: int  # the HTTP status of the answer (of its last attempt)
 
 
 def _retry_after(response: httpx2.Response) -> float | None:
@@ -88,7 +86,7 @@ def _transport_failure(exc: httpx2.TransportError | TimeoutError, method: str, u
     message = f"the KYC service at {url} {reason}"
     if method != "GET":
         message += f"; {UNKNOWN_OUTCOME}"
-    return KycError("UPSTREAM_UNAVAILABLE", message, details={"reason": type(exc).__name__})
+    return KycError(ErrorCode.UPSTREAM_UNAVAILABLE, message, details={"reason": type(exc).__name__})
 
 
 def _too_large(response: httpx2.Response, limit: int) -> KycError:
@@ -100,7 +98,7 @@ def _too_large(response: httpx2.Response, limit: int) -> KycError:
         message += f"; {UNKNOWN_OUTCOME}"
     message += ". If such answers are expected, the server's operator can raise KYC_MCP_MAX_RESPONSE_BYTES."
     details = {"status": response.status_code, "reason": "response too large", "limit_bytes": limit}
-    return KycError("UPSTREAM_INVALID_RESPONSE", message, details=details, status=response.status_code)
+    return KycError(ErrorCode.UPSTREAM_INVALID_RESPONSE, message, details=details, status=response.status_code)
 
 
 async def _read_capped(response: httpx2.Response, limit: int) -> httpx2.Response:
@@ -158,7 +156,7 @@ class Upstream:
         request = client.build_request(method, path, headers=sent, **body)
         response = await self._send(client, request)
         data, message = unwrap(response)
-        return Reply(data, message)
+        return Reply(data, message, response.status_code)
 
     async def _send(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
         retryable = request.method == "GET"
@@ -188,8 +186,6 @@ class Upstream:
     async def _receive(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
         """One attempt: the answer streamed and read within the size cap (its connection released either way)."""
         response = await client.send(request, stream=True)
-        if (statuses := STATUSES.get()) is not None:
-            statuses.append(response.status_code)
         try:
             return await _read_capped(response, self._settings.max_response_bytes)
         finally:

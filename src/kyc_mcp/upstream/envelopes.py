@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
 
 UNKNOWN_OUTCOME = "the request may or may not have been applied, so check the status before sending it again"
 
@@ -44,13 +44,13 @@ def _failure(response: httpx2.Response, body: Any) -> KycError:
         details.update(extra)
     text = quoted(message) if isinstance(message, str) and message else f"the upstream answered HTTP {status}"
     if status == 409:
-        code = "CONFLICT"
+        code = ErrorCode.CONFLICT
     elif status >= 500 or status == 429:
-        code = "UPSTREAM_UNAVAILABLE"
+        code = ErrorCode.UPSTREAM_UNAVAILABLE
         advice = UNKNOWN_OUTCOME if status >= 500 and response.request.method != "GET" else "try again in a minute"
         text = f"the KYC service is unavailable (HTTP {status}): {text}; {advice}"
     else:
-        code = "UPSTREAM_4XX"
+        code = ErrorCode.UPSTREAM_4XX
     return KycError(code, text, details=details, status=status)
 
 
@@ -60,7 +60,7 @@ def _unreadable(response: httpx2.Response, problem: str) -> KycError:
     message = f"the KYC service answered HTTP {status} with {problem}"
     if response.request.method != "GET":
         message += f"; {UNKNOWN_OUTCOME}"
-    return KycError("UPSTREAM_INVALID_RESPONSE", message, details={"status": status}, status=status)
+    return KycError(ErrorCode.UPSTREAM_INVALID_RESPONSE, message, details={"status": status}, status=status)
 
 
 def unwrap(response: httpx2.Response) -> tuple[Any, str]:

@@ -1,0 +1,150 @@
+"""Effects: what a successful call proves or clears, declared as data on each operation of the table.
+
+The guard applies an operation's effects, in order, to the principal's state after the call succeeded (on the
+result the model sees, so a field the output model does not declare proves nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kyc_mcp.flow.facts import FLOWS, Fact
+from kyc_mcp.flow.references import document_key, remember, stored_path
+from kyc_mcp.guard.state import FlowState
+from kyc_mcp.upstream import Api
+
+ACTIVE_STATUSES = frozenset({"pending", "approved"})  # a submission of the flow is under review or decided yes
+
+
+@dataclass(frozen=True)
+class Change:
+    """A successful call, as its effects see it."""
+
+    api: Api
+    args: Mapping[str, Any]
+    output: Mapping[str, Any]
+    state: FlowState
+
+
+class Effect(Protocol):
+    def apply(self, change: Change) -> None: ...
+
+
+def _set(state: FlowState, fact: Fact, on: bool) -> None:
+    (state.facts.add if on else state.facts.discard)(fact)
+
+
+@dataclass(frozen=True)
+class Sets:
+    """Record these facts."""
+
+    facts: tuple[Fact, ...]
+
+    def apply(self, change: Change) -> None:
+        change.state.facts.update(self.facts)
+
+
+@dataclass(frozen=True)
+class Clears:
+    """Forget these facts (the call undid them)."""
+
+    facts: tuple[Fact, ...]
+
+    def apply(self, change: Change) -> None:
+        change.state.facts.difference_update(self.facts)
+
+
+@dataclass(frozen=True)
+class SetsByArgument:
+    """Record each fact whose values include the call's `argument` (an upload's document type, say)."""
+
+    argument: str
+    facts: Mapping[Fact, frozenset[str]]
+
+    def apply(self, change: Change) -> None:
+        value = change.args.get(self.argument)
+        change.state.facts.update(fact for fact, values in self.facts.items() if value in values)
+
+
+@dataclass(frozen=True)
+class SetsByListed:
+    """Record each fact whose values include the `key` of an item the result lists under `field`."""
+
+    field: str
+    key: str
+    facts: Mapping[Fact, frozenset[str]]
+
+    def apply(self, change: Change) -> None:
+        listed = {str(item.get(self.key)) for item in change.output.get(self.field) or [] if isinstance(item, dict)}
+        change.state.facts.update(fact for fact, values in self.facts.items() if listed & values)
+
+
+@dataclass(frozen=True)
+class Holds:
+    """Record `fact` when the result has every one of `fields` (not empty), forget it otherwise."""
+
+    fact: Fact
+    fields: tuple[str, ...]
+
+    def apply(self, change: Change) -> None:
+        _set(change.state, self.fact, all(change.output.get(name) not in (None, "") for name in self.fields))
+
+
+@dataclass(frozen=True)
+class Status:
+    """The flow's submitted and approved facts, from the result's `status` (set while active, cleared else)."""
+
+    def apply(self, change: Change) -> None:
+        flow, status = FLOWS[change.api], str(change.output.get("status") or "")
+        _set(change.state, flow.submitted, status in ACTIVE_STATUSES)
+        _set(change.state, flow.approved, status == "approved")
+
+
+@dataclass(frozen=True)
+class RemembersPath:
+    """Remember the stored path the result names under `field` as this principal's upload."""
+
+    field: str
+
+    def apply(self, change: Change) -> None:
+        if (path := stored_path(str(change.output.get(self.field, "")))) is not None:
+            remember(change.state.uploaded_paths, path)
+
+
+@dataclass(frozen=True)
+class RemembersDocument:
+    """Remember (as a hash) the document type and number the call validated."""
+
+    type_argument: str
+    number_argument: str
+
+    def apply(self, change: Change) -> None:
+        key = document_key(str(change.args[self.type_argument]), str(change.args[self.number_argument]))
+        remember(change.state.validated_documents, key)
+
+
+def _codes(values: Any) -> list[str]:
+    codes = []
+    for item in values or []:
+        code = item.get("code") if isinstance(item, dict) else item
+        if isinstance(code, str):
+            codes.append(code.upper())
+    return codes
+
+
+@dataclass(frozen=True)
+class RemembersChoices:
+    """Remember the metadata's occupations, nationality codes and country codes (update_profile's values)."""
+
+    def apply(self, change: Change) -> None:
+        state, output = change.state, change.output
+        state.occupations = [str(o) for o in output.get("occupations") or []]
+        state.nationality_codes = _codes(output.get("nationalities"))
+        state.country_codes = _codes(output.get("countries"))
+
+
+def apply(effects: tuple[Effect, ...], change: Change) -> None:
+    for effect in effects:
+        effect.apply(change)

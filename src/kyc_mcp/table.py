@@ -1,0 +1,178 @@
+"""What an operation is (`Operation`), and the operations table as one object (`Table`) that the guard, the
+tools, the docs and the prompts read: the step achieving each fact, the read proving each piece of evidence,
+and the flows' next steps. The rows themselves are in `operations.py`.
+
+A table checks itself when built: every fact of a flow has exactly one step, every requirement's evidence a
+read, every recovery an operation, every path parameter an input field. A row that forgets one fails at start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp.types import ToolAnnotations
+
+from kyc_mcp.errors import NextStep
+from kyc_mcp.flow.effects import Effect
+from kyc_mcp.flow.facts import FLOWS, Evidence, Fact
+from kyc_mcp.flow.requirements import Requirement
+from kyc_mcp.guard.state import FlowState
+from kyc_mcp.models.fields import Input, Output
+from kyc_mcp.models.uploads import FileSource
+from kyc_mcp.upstream import Api
+
+PATH_PARAMETER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A fact this operation achieves, as the next step a model is given when the fact is missing."""
+
+    fact: Fact
+    why: str
+    arguments: Mapping[str, Any] | None = None  # suggested arguments
+    last_upload_as: str | None = None  # also suggest the principal's newest uploaded path as this argument
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    title: str
+    description: str
+    api: Api | None  # None: either flow, chosen by the call's `flow` argument
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str  # may hold `{field}` path parameters, filled from the input field of that name
+    input: type[Input]
+    output: type[Output]
+    idempotent: bool
+    destructive: bool = False  # overwrites or removes what the user stored before
+    checks_only: bool = False  # a POST that changes nothing upstream
+    header_fields: Mapping[str, str] = field(default_factory=dict)  # input field -> request header
+    requires: tuple[Requirement, ...] = ()  # flow prerequisites, checked in order
+    effects: tuple[Effect, ...] = ()  # what a successful call proves or clears, applied in order
+    achieves: tuple[Milestone, ...] = ()  # the facts this operation is the step for
+    evidence: Evidence | None = None  # what this read proves to requirements
+    consent: bool | tuple[str, ...] = False  # identity data leaves: ask first (or: when one of these fields is set)
+    sends: str = ""  # what else leaves with the call, for the consent question (the stored profile, say)
+    kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status read
+    verified_by: str | None = None  # its recovery: the read showing whether a call whose answer was lost took effect
+    serialized: bool = False  # a submission: one at a time per principal (a lock in the state store)
+
+    def api_for(self, args: Mapping[str, Any]) -> Api:
+        """The API this call talks to."""
+        return self.api or args["flow"]
+
+    def asks_consent(self, args: Mapping[str, Any]) -> bool:
+        """Whether this call sends identity data that needs the user's consent."""
+        if isinstance(self.consent, tuple):
+            return any(args.get(name) not in (None, "") for name in self.consent)
+        return self.consent
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(PATH_PARAMETER.findall(self.path))
+
+    @property
+    def read_only(self) -> bool:
+        return self.method == "GET" or self.checks_only
+
+    @property
+    def uploads_file(self) -> bool:
+        return issubclass(self.input, FileSource)
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=True,
+        )
+
+
+class Table:
+    """The operations, with the lookups derived from them."""
+
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        self.operations = tuple(operations)
+        self.by_name = {op.name: op for op in self.operations}
+        self._steps = {m.fact: (op, m) for op in self.operations for m in op.achieves}
+        self._readers = {op.evidence: op for op in self.operations if op.evidence is not None}
+        self._check()
+
+    def _check(self) -> None:
+        achieved = [m.fact for op in self.operations for m in op.achieves]
+        problems = [f"{fact} has {achieved.count(fact)} steps" for fact in set(achieved) if achieved.count(fact) > 1]
+        if len(self.by_name) < len(self.operations):
+            problems.append("two operations share a name")
+        needed = {fact for flow in FLOWS.values() for fact in flow.order}
+        for op in self.operations:
+            needed |= {r.recorded for r in op.requires if r.recorded is not None}
+            reads = {evidence for r in op.requires for evidence in r.reads}
+            problems += [f"{op.name} needs {e}, which no operation reads" for e in reads if e not in self._readers]
+            if op.verified_by is not None and op.verified_by not in self.by_name:
+                problems.append(f"{op.name} is verified by unknown {op.verified_by}")
+            fields = op.input.model_fields
+            problems += [f"{op.name} has no input field {p}" for p in op.path_parameters if p not in fields]
+        problems += [f"{fact} has no step" for fact in needed if fact not in self._steps]
+        if problems:
+            raise ValueError("the operations table is inconsistent: " + "; ".join(sorted(problems)))
+
+    def __iter__(self) -> Any:
+        return iter(self.operations)
+
+    def plus(self, *operations: Operation) -> Table:
+        """This table with more operations."""
+        return Table(self.operations + operations)
+
+    def step(self, fact: Fact, why: str | None = None) -> NextStep:
+        """The step that achieves `fact`."""
+        op, milestone = self._steps[fact]
+        arguments = dict(milestone.arguments) if milestone.arguments else None
+        return NextStep(op.name, why or milestone.why, arguments)
+
+    def tool_for(self, fact: Fact) -> str:
+        return self._steps[fact][0].name
+
+    def reader(self, evidence: Evidence) -> Operation:
+        """The read-only operation that reads `evidence`."""
+        return self._readers[evidence]
+
+    def status_reader(self, api: Api) -> Operation:
+        return self.reader(FLOWS[api].status)
+
+    def milestones(self, api: Api) -> list[tuple[Operation, Milestone]]:
+        """A flow's steps in order."""
+        return [self._steps[fact] for fact in FLOWS[api].order]
+
+    def next_steps(self, api: Api, state: FlowState) -> list[NextStep]:
+        """The step after the furthest fact reached (a later fact implies the earlier ones)."""
+        order = FLOWS[api].order
+        reached = [i for i, fact in enumerate(order) if fact in state.facts]
+        following = order[reached[-1] + 1 :] if reached else order
+        if not following:
+            return []
+        step, milestone = self.step(following[0]), self._steps[following[0]][1]
+        if milestone.last_upload_as and state.uploaded_paths:
+            return [
+                NextStep(
+                    step.tool, step.why, {**(step.arguments or {}), milestone.last_upload_as: state.uploaded_paths[-1]}
+                )
+            ]
+        return [step]
+
+    def endpoint(self, op: Operation) -> str:
+        """The HTTP request an operation sends (for a wait: the status reads it polls)."""
+        if op.kind == "wait":
+            return " or ".join(f"GET {self.status_reader(api).path}" for api in FLOWS)
+        return f"{op.method} {op.path}"
+
+    def doc(self, requirement: Requirement) -> str:
+        """A requirement's documentation, its placeholders naming the tools and reads of this table."""
+        names = {fact.value: f"`{op.name}`" for fact, (op, _) in self._steps.items()}
+        names |= {evidence.value: f"`{self.endpoint(op)}`" for evidence, op in self._readers.items()}
+        return requirement.doc.format(**names)
