@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kyc_mcp.errors import ErrorCode
 from kyc_mcp.flow.facts import FLOWS
 from kyc_mcp.operations import TABLE
 from kyc_mcp.table import Operation, Table
@@ -88,13 +89,21 @@ def flow_document(table: Table, api: Api) -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED: dict[str, Callable[[], str]] = {"tools": tools_table, "guard": guard_table}
+def errors_table() -> str:
+    """Every error code and what it means."""
+    rows = ["| code | meaning |", "| --- | --- |"]
+    rows += [f"| `{code}` | {code.meaning} |" for code in ErrorCode]
+    return "\n".join(rows)
+
+
+GENERATED: dict[str, Callable[[], str]] = {"tools": tools_table, "guard": guard_table, "errors": errors_table}
 # The document (from the repository root) that holds each generated block; `make snapshots` rewrites them.
-DOCUMENTS: dict[str, str] = {"tools": "docs/architecture.md", "guard": "docs/guard.md"}
+DOCUMENTS: dict[str, str] = {"tools": "docs/architecture.md", "guard": "docs/guard.md", "errors": "docs/guard.md"}
 
 
 def markers(name: str) -> tuple[str, str]:
-    return f"<!-- {name}:start (generated from src/kyc_mcp/operations.py) -->", f"<!-- {name}:end -->"
+    source = "errors.py" if name == "errors" else "operations.py"
+    return f"<!-- {name}:start (generated from src/kyc_mcp/{source}) -->", f"<!-- {name}:end -->"
 
 
 def render(text: str) -> str:

@@ -16,39 +16,60 @@ from mcp.types import CallToolResult, TextContent
 
 
 class ErrorCode(StrEnum):
-    """Why a call failed. "Nothing was sent" means the KYC service never saw the call."""
+    """Why a call failed, each with its meaning (`meaning`). "Nothing was sent": the KYC service never saw the call."""
 
-    VALIDATION = "VALIDATION"
-    """The arguments (or a file) failed our own checks; nothing was sent."""
-    FLOW_ORDER = "FLOW_ORDER"
-    """A prerequisite of the documented flow is not met; nothing was sent. `next_steps` names the missing step."""
-    ALREADY_SUBMITTED = "ALREADY_SUBMITTED"
-    """A KYC of this flow is pending or approved, so a submission is not repeated; nothing was sent."""
-    AUTH_REQUIRED = "AUTH_REQUIRED"
-    """No credentials: the server has no token (stdio) or the request brought none (HTTP); nothing was sent."""
-    TOKEN_EXPIRED = "TOKEN_EXPIRED"
-    """The access token expired and could not be refreshed; nothing was sent."""
-    CONSENT_DECLINED = "CONSENT_DECLINED"
-    """The user did not consent to sending identity data; nothing was sent."""
-    CONSENT_UNAVAILABLE = "CONSENT_UNAVAILABLE"
-    """The user could not be asked for consent (the deployment or client cannot carry the question); nothing was
-    sent."""
-    STATE_UNAVAILABLE = "STATE_UNAVAILABLE"
-    """The flow-state store cannot be reached, so the flow order cannot be checked (nothing was sent), or a
-    successful call could not be recorded (its result is in `details.result`)."""
-    BUSY = "BUSY"
-    """Another submission of this user was still running; this one was not sent."""
-    UPSTREAM_4XX = "UPSTREAM_4XX"
-    """The KYC service refused the request (HTTP 4xx other than 409); its words are quoted."""
-    CONFLICT = "CONFLICT"
-    """The KYC service answered 409: the data conflicts with what is stored (for example a document number
-    pending or verified on another account)."""
-    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
-    """Timeout, connection failure, 5xx or rate limit. For a POST or PUT the outcome is unknown."""
-    UPSTREAM_INVALID_RESPONSE = "UPSTREAM_INVALID_RESPONSE"
-    """The KYC service answered something we cannot read. For a POST or PUT the outcome is unknown."""
-    INTERNAL = "INTERNAL"
-    """kyc-mcp itself failed; the server's log has details."""
+    meaning: str
+
+    def __new__(cls, value: str, meaning: str) -> ErrorCode:
+        code = str.__new__(cls, value)
+        code._value_ = value
+        code.meaning = meaning
+        return code
+
+    VALIDATION = "VALIDATION", "The arguments (or a file) failed our own checks; nothing was sent."
+    FLOW_ORDER = (
+        "FLOW_ORDER",
+        "A prerequisite of the documented flow is not met; nothing was sent. `next_steps` names the missing step.",
+    )
+    ALREADY_SUBMITTED = (
+        "ALREADY_SUBMITTED",
+        "A KYC of this flow is pending or approved, so a submission is not repeated; nothing was sent.",
+    )
+    AUTH_REQUIRED = (
+        "AUTH_REQUIRED",
+        "No credentials: the server has no token (stdio) or the request brought none (HTTP); nothing was sent.",
+    )
+    TOKEN_EXPIRED = "TOKEN_EXPIRED", "The access token expired and could not be refreshed; nothing was sent."
+    CONSENT_DECLINED = "CONSENT_DECLINED", "The user did not consent to sending identity data; nothing was sent."
+    CONSENT_UNAVAILABLE = (
+        "CONSENT_UNAVAILABLE",
+        "The user could not be asked for consent (the deployment or client cannot carry the question); "
+        "nothing was sent.",
+    )
+    STATE_UNAVAILABLE = (
+        "STATE_UNAVAILABLE",
+        "The flow-state store cannot be reached, so the flow order cannot be checked (nothing was sent), or a "
+        "successful call could not be recorded (its result is in `details.result`).",
+    )
+    BUSY = "BUSY", "Another submission of this user was still running; this one was not sent."
+    UPSTREAM_4XX = (
+        "UPSTREAM_4XX",
+        "The KYC service refused the request (HTTP 4xx other than 409); its words are quoted.",
+    )
+    CONFLICT = (
+        "CONFLICT",
+        "The KYC service answered 409: the data conflicts with what is stored (for example a document number "
+        "pending or verified on another account).",
+    )
+    UPSTREAM_UNAVAILABLE = (
+        "UPSTREAM_UNAVAILABLE",
+        "Timeout, connection failure, 5xx or rate limit. For a POST or PUT the outcome is unknown.",
+    )
+    UPSTREAM_INVALID_RESPONSE = (
+        "UPSTREAM_INVALID_RESPONSE",
+        "The KYC service answered something we cannot read. For a POST or PUT the outcome is unknown.",
+    )
+    INTERNAL = "INTERNAL", "kyc-mcp itself failed; the server's log has details."
 
 
 OUTCOME_UNKNOWN = frozenset({ErrorCode.UPSTREAM_UNAVAILABLE, ErrorCode.UPSTREAM_INVALID_RESPONSE})
