@@ -82,10 +82,6 @@ def test_the_wheel_holds_no_admin_routes(wheel: zipfile.ZipFile) -> None:
     assert found == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README.md, the wheel's long description (METADATA), quotes the demo login; it belongs in docs/sandbox.md",
-)
 def test_the_wheels_description_quotes_no_demo_credentials(wheel: zipfile.ZipFile) -> None:
     (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
     text = wheel.read(metadata).decode()
