@@ -46,7 +46,7 @@ class Settings(BaseModel):
     audit_log: Path | None = None
     toolsets: tuple[Literal["masterpay", "cardholder"], ...] = ("masterpay", "cardholder")
     read_only: bool = False
-    # Hosted mode (`kyc-mcp serve --transport http`); see README "Deployment".
+    # Hosted mode (`kyc-mcp serve --transport http`); see docs/deployment.md.
     state_url: SecretStr | None = None  # redis://... (may hold a password); unset: flow state in memory
     state_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     request_state_keys: SecretStr | None = None  # comma-separated, each >= 32 characters; keys[0] seals

@@ -1,5 +1,5 @@
-"""Running an ASGI app under uvicorn on a bound socket until SIGINT or SIGTERM: the HTTP server's (the sandbox
-has its own copy, kyc_sandbox.serving, as it depends on nothing of the server)."""
+"""Running an ASGI app under uvicorn on a bound socket until SIGINT or SIGTERM: the HTTP server and the
+sandbox."""
 
 from __future__ import annotations
 

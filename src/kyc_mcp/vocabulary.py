@@ -1,5 +1,5 @@
 """The two upstream APIs' documented vocabularies and limits (../shared/reference/), used by the MCP tools' input
-models. The sandbox enforces the same ones from its own copy (kyc_sandbox.vocabulary); a test keeps them equal."""
+models and enforced by the sandbox (the one module of the server it shares, with `serving`)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ REASONS = {
     "DATA_MISMATCH": ("The submitted details do not match the document.", "提交的信息与证件不符。"),
     "RESUBMISSION_REQUIRED": ("Please upload clearer images and submit again.", "请上传更清晰的图片并重新提交。"),
 }
-# last name -> (MasterPay status, cardholder status, reason code); every one of the README's table
+# last name -> (MasterPay status, cardholder status, reason code); every one of docs/sandbox.md's table
 MAGIC = {
     "Lovelace": ("approved", "APPROVED", None),
     "Decline": ("rejected", "DECLINED", "DOCUMENT_UNREADABLE"),

@@ -60,19 +60,6 @@ class Redaction:
             wire["structuredContent"] = clean
         return wire
 
-    def _redacted(self, wire: Any, redactor: Redactor) -> Any:
-        """The wire result redacted. A tool result whose one text block is the JSON of its structured content
-        (every result of ours) is redacted once, and the text written again from the redacted structure (when
-        redaction changed anything)."""
-        if isinstance(wire, dict) and isinstance(structured := wire.get("structuredContent"), dict):
-            content = wire.get("content")
-            if isinstance(content, list) and len(content) == 1 and content[0].get("text") == to_text(structured):
-                clean = redactor.value(structured)
-                rest = {k: v for k, v in wire.items() if k not in ("structuredContent", "content")}
-                block = content[0] if clean == structured else {**content[0], "text": to_text(clean)}
-                return {**self._wire_value(rest, redactor), "structuredContent": clean, "content": [block]}
-        return self._wire_value(wire, redactor)
-
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
         redactor = call_redactor(self.redactor, arguments)
@@ -88,7 +75,7 @@ class Redaction:
         try:
             if isinstance(result, Guarded):
                 return self._written(result, redactor)
-            redacted: HandlerResult = self._redacted(_wire(result), redactor)
+            redacted: HandlerResult = self._wire_value(_wire(result), redactor)
             return redacted
         except Exception:
             logger.exception("redaction failed for %s; the result was withheld", ctx.method)

@@ -28,7 +28,7 @@ MAX_FAILED_LOGINS = 5
 _PBKDF2_ROUNDS = 20_000  # a sandbox: cheap enough for tests that create many users
 
 DEMO_EMAIL = "demo@sandbox.kyc-mcp.dev"
-DEMO_PASSWORD = "sandbox-demo-password"  # documented in the README; valid only against the sandbox
+DEMO_PASSWORD = "sandbox-demo-password"  # documented in docs/sandbox.md; valid only against the sandbox
 DEMO_PHONE = "+6591234567"
 
 

@@ -10,19 +10,20 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import review, uploads
-from .auth import current_user
-from .core import age_on, invalid, iso_date, json_body, one_of, state, text
-from .db import Database
-from .envelopes import ApiError, ok
-from .reference import REASONS
-from .vocabulary import (
+from kyc_mcp.vocabulary import (
     CARDHOLDER_DOCUMENT_TYPES,
     CARDHOLDER_GENDERS,
     FILE_TYPES,
     INACTIVE_CARDHOLDER_STATUSES,
     MINIMUM_AGE,
 )
+
+from . import review, uploads
+from .auth import current_user
+from .core import age_on, invalid, iso_date, json_body, one_of, state, text
+from .db import Database
+from .envelopes import ApiError, ok
+from .reference import REASONS
 
 
 def _url(request: Request, object_path: str | None) -> str:

@@ -12,13 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import review, uploads
-from .auth import current_user
-from .core import invalid, iso_date, json_body, one_of, state, text
-from .db import Database, now_iso
-from .envelopes import ApiError, ok
-from .reference import COUNTRIES, REASONS, resolve_country
-from .vocabulary import (
+from kyc_mcp.vocabulary import (
     DOCUMENT_TYPES,
     GENDERS,
     IDENTITY_TYPES,
@@ -28,6 +22,13 @@ from .vocabulary import (
     SUBMIT_REQUIRED_FIELDS,
     WALLET_REQUIRED_PROFILE_FIELDS,
 )
+
+from . import review, uploads
+from .auth import current_user
+from .core import invalid, iso_date, json_body, one_of, state, text
+from .db import Database, now_iso
+from .envelopes import ApiError, ok
+from .reference import COUNTRIES, REASONS, resolve_country
 
 _PHONE = re.compile(r"\d{4,15}")
 _COUNTRY_CODE = re.compile(r"\+\d{1,4}")

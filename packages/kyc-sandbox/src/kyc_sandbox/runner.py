@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.applications import Starlette
 
+from kyc_mcp.serving import bind, serve_until_signalled
+
 from .app import create_app
 from .config import SandboxSettings
-from .serving import bind, serve_until_signalled
 
 _START_TIMEOUT_SECONDS = 10.0
 

@@ -12,10 +12,11 @@ from typing import Any
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
+from kyc_mcp.vocabulary import MAX_UPLOAD_BYTES, MIME_EXTENSIONS
+
 from .core import invalid, text
 from .db import Database, now_iso
 from .envelopes import ApiError
-from .vocabulary import MAX_UPLOAD_BYTES, MIME_EXTENSIONS
 
 _MULTIPART_OVERHEAD = 64 * 1024
 _BASE64_BODY_LIMIT = MAX_UPLOAD_BYTES * 4 // 3 + _MULTIPART_OVERHEAD
