@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -21,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from benchmarks.measure import FULL, Report, Scale, Target, cli, flat, interleaved, percentile, sandbox_process
 from tests.support.processes import clean_env, free_port
+from tests.support.waiting import wait_until
 
 CLIENTS = 32
 JWT_SECRET = "benchmark-jwt-secret-0123456789abcdef0123"
@@ -35,48 +37,74 @@ def server_process(command: list[str], env: dict[str, str]) -> Iterator[str]:
         process = subprocess.Popen(
             [arg.replace("{port}", str(port)) for arg in command], stdout=log, stderr=log, env=clean_env(**env)
         )
+
+        def output() -> str:
+            log.seek(0)
+            return log.read().decode(errors="replace")
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{output()}")
+            try:
+                httpx2.post(f"http://127.0.0.1:{port}/mcp", json={}, timeout=1)
+            except httpx2.TransportError:
+                return False
+            return True
+
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"the server did not start:\n{log.read().decode(errors='replace')}")
-                try:
-                    httpx2.post(f"http://127.0.0.1:{port}/mcp", json={}, timeout=1)
-                    break
-                except httpx2.TransportError:
-                    time.sleep(0.05)
+            wait_until(answers, "the server to answer", 30, detail=output)
             yield f"http://127.0.0.1:{port}/mcp"
         finally:
             process.terminate()
             process.wait(timeout=30)
 
 
-async def _load(url: str, token: str, seconds: float) -> list[float]:
-    """`CLIENTS` clients calling get_profile in a loop for `seconds`; the latency of every completed call."""
+@dataclass
+class Run:
+    """One timed load: the latency of every call, and the seconds from the start to the last call's end."""
+
+    taken: list[float]
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return len(self.taken) / self.seconds
+
+
+async def _load(url: str, token: str, seconds: float) -> Run:
+    """`CLIENTS` clients, every one connected and warm first, calling get_profile in a loop for `seconds`
+    (each at least once); the latency of every call."""
     taken: list[float] = []
+    warm: list[None] = []
+    all_warm, ready = anyio.Event(), anyio.Event()
 
     async def one() -> None:
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
         async with http, Client(streamable_http_client(url, http_client=http)) as client:
             await client.call_tool("get_profile", {})  # connected and warm before the clock starts
+            warm.append(None)
+            if len(warm) == CLIENTS:
+                all_warm.set()
             await ready.wait()
-            while time.perf_counter() < deadline:
+            while True:  # a client the machine wakes late still makes one call: no round has none
                 started = time.perf_counter()
                 result = await client.call_tool("get_profile", {})
                 if result.is_error:
                     raise RuntimeError(result.content[0].text)
                 taken.append(time.perf_counter() - started)
+                if time.perf_counter() >= deadline:
+                    break
 
-    ready = anyio.Event()
     deadline = float("inf")
     async with anyio.create_task_group() as group:
         for _ in range(CLIENTS):
             group.start_soon(one)
-        await anyio.sleep(2.0)  # every client connected
-        deadline = time.perf_counter() + seconds
+        with anyio.fail_after(120):  # only bounds a wait that would otherwise hang
+            await all_warm.wait()
+        started = time.perf_counter()
+        deadline = started + seconds
         ready.set()
-    return taken
+    return Run(taken, time.perf_counter() - started)
 
 
 async def measure(scale: Scale) -> Report:
@@ -103,9 +131,9 @@ async def measure(scale: Scale) -> Report:
                     "bare": lambda: _load(bare, token, scale.seconds),
                 },
             )
-    rates = {name: [len(run) / scale.seconds for run in runs] for name, runs in samples.items()}
+    rates = {name: [run.rate for run in runs] for name, runs in samples.items()}
     for name, runs in samples.items():
-        every = flat(runs)
+        every = flat([run.taken for run in runs])
         p50, p99 = percentile(every, 50) * 1000, percentile(every, 99) * 1000
         report.rows.append([name, len(every), statistics.median(rates[name]), p50, p99])
     ratio = statistics.median(a / b for a, b in zip(rates["kyc-mcp"], rates["bare"], strict=True))

@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.support.clients import Sandbox
 from tests.support.processes import SandboxProcess, clean_env, kill_process, start_sandbox_process
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ QUICK = Scale(rounds=2, calls=5, seconds=0.5, sizes=(2_000, 20_000), upload_byte
 
 
 def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank."""
+    """The q-th percentile (0-100), nearest rank; an error (not an IndexError) on no samples."""
+    if not samples:
+        raise ValueError("a percentile of no samples: the measurement recorded nothing")
     ordered = sorted(samples)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
@@ -94,12 +98,10 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-async def interleaved(
-    rounds: int, variants: dict[str, Callable[[], Awaitable[list[float]]]]
-) -> dict[str, list[list[float]]]:
+async def interleaved(rounds: int, variants: dict[str, Callable[[], Awaitable[T]]]) -> dict[str, list[T]]:
     """Run each variant once per round, alternating which goes first, so slow spells of a shared machine hit
     both alike. Returns each variant's samples per round."""
-    samples: dict[str, list[list[float]]] = {name: [] for name in variants}
+    samples: dict[str, list[T]] = {name: [] for name in variants}
     names = list(variants)
     for index in range(rounds):
         for name in names if index % 2 == 0 else reversed(names):

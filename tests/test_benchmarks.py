@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import redaction
 from benchmarks.__main__ import BENCHMARKS
-from benchmarks.measure import QUICK, Report, cli, parse_scale
+from benchmarks.measure import QUICK, Report, cli, parse_scale, percentile
 
 
 def assert_well_formed(report: Report) -> None:
@@ -39,3 +39,10 @@ def test_the_command_line_overrides_each_part_of_the_scale() -> None:
     scale, _ = parse_scale(["--quick", "--rounds", "3", "--calls", "9", "--seconds", "0.25", "--upload-bytes", "7"])
     assert (scale.rounds, scale.calls, scale.seconds, scale.upload_bytes) == (3, 9, 0.25, 7)
     assert scale.sizes == QUICK.sizes
+
+
+def test_a_percentile_is_a_nearest_rank_and_of_no_samples_an_error() -> None:
+    assert [percentile([0.3, 0.1, 0.2], q) for q in (0, 50, 99, 100)] == [0.1, 0.2, 0.3, 0.3]
+    assert percentile([0.5], 99) == 0.5
+    with pytest.raises(ValueError, match="no samples"):  # a round that recorded nothing says so
+        percentile([], 50)
