@@ -17,7 +17,6 @@ their envelopes, with corpus items planted everywhere a careless or malicious up
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from tests.adversarial.corpus import (
     jwt_forbidden,
     sensitive,
 )
+from tests.support.waiting import wait_until
 
 PER_CLASS = 40  # planted cases per corpus class, evenly spread over the class
 MIN_FRAGMENT = 7  # shorter fragments (a 3-digit CVV) could match by chance in a whole channel; corpus tests cover them
@@ -243,10 +243,12 @@ def hostile_upstream() -> Iterator[Hostile]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="hostile-upstream", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the hostile upstream did not start"
-        time.sleep(0.01)
+
+    def started() -> bool:
+        assert thread.is_alive(), "the hostile upstream's thread ended"
+        return server.started
+
+    wait_until(started, "the hostile upstream to start", interval=0.01)
     hostile.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
         yield hostile
