@@ -2,8 +2,9 @@
 tools, the docs and the prompts read: the step achieving each fact, the read proving each piece of evidence,
 and the flows' next steps. The rows themselves are in `operations.py`.
 
-A table checks itself when built: every fact of a flow has exactly one step, every requirement's evidence a
-read, every recovery an operation, every path parameter an input field. A row that forgets one fails at start.
+A table checks itself when built: every fact of a flow has exactly one step, every fact a requirement trusts an
+operation that records it, every requirement's evidence a read, every recovery an operation, every path
+parameter an input field. A row that forgets one fails at start.
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ class Table:
         if len(self.by_name) < len(self.operations):
             problems.append("two operations share a name")
         needed = {fact for flow in FLOWS.values() for fact in flow.order}
+        recorded = {fact for op in self.operations for effect in op.effects for fact in effect.sets()}
         for op in self.operations:
-            needed |= {r.recorded for r in op.requires if r.recorded is not None}
+            trusted = {r.recorded for r in op.requires if r.recorded is not None}
+            problems += [f"{op.name} trusts {fact}, which no operation records" for fact in trusted - recorded]
+            needed |= trusted
             reads = {evidence for r in op.requires for evidence in r.reads}
             problems += [f"{op.name} needs {e}, which no operation reads" for e in reads if e not in self._readers]
             if op.verified_by is not None and op.verified_by not in self.by_name:

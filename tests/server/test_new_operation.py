@@ -187,3 +187,10 @@ def test_a_requirement_whose_evidence_nobody_reads_fails_when_the_table_is_built
     readers = tuple(op for op in TABLE if op.evidence is not Evidence.PROFILE)
     with pytest.raises(ValueError, match="needs profile, which no operation reads"):
         Table(readers)
+
+
+def test_a_fact_that_a_requirement_trusts_but_no_operation_records_fails_when_the_table_is_built() -> None:
+    """The old way's failure: a forgotten recording branch let a submission pass on a stale fact."""
+    forgetful = tuple(replace(op, effects=()) if op.name == "upload_kyc_file" else op for op in TABLE)
+    with pytest.raises(ValueError, match="trusts kyc_files, which no operation records"):
+        Table(forgetful)

@@ -31,6 +31,15 @@ class Change:
 class Effect(Protocol):
     def apply(self, change: Change) -> None: ...
 
+    def sets(self) -> frozenset[Fact]:
+        """The facts it can record (so the table can check that every fact a requirement trusts is recorded)."""
+        ...
+
+
+class RecordsNoFact:
+    def sets(self) -> frozenset[Fact]:
+        return frozenset()
+
 
 def _set(state: FlowState, fact: Fact, on: bool) -> None:
     (state.facts.add if on else state.facts.discard)(fact)
@@ -45,9 +54,12 @@ class Sets:
     def apply(self, change: Change) -> None:
         change.state.facts.update(self.facts)
 
+    def sets(self) -> frozenset[Fact]:
+        return frozenset(self.facts)
+
 
 @dataclass(frozen=True)
-class Clears:
+class Clears(RecordsNoFact):
     """Forget these facts (the call undid them)."""
 
     facts: tuple[Fact, ...]
@@ -67,6 +79,9 @@ class SetsByArgument:
         value = change.args.get(self.argument)
         change.state.facts.update(fact for fact, values in self.facts.items() if value in values)
 
+    def sets(self) -> frozenset[Fact]:
+        return frozenset(self.facts)
+
 
 @dataclass(frozen=True)
 class SetsByListed:
@@ -80,6 +95,9 @@ class SetsByListed:
         listed = {str(item.get(self.key)) for item in change.output.get(self.field) or [] if isinstance(item, dict)}
         change.state.facts.update(fact for fact, values in self.facts.items() if listed & values)
 
+    def sets(self) -> frozenset[Fact]:
+        return frozenset(self.facts)
+
 
 @dataclass(frozen=True)
 class Holds:
@@ -91,6 +109,9 @@ class Holds:
     def apply(self, change: Change) -> None:
         _set(change.state, self.fact, all(change.output.get(name) not in (None, "") for name in self.fields))
 
+    def sets(self) -> frozenset[Fact]:
+        return frozenset({self.fact})
+
 
 @dataclass(frozen=True)
 class Status:
@@ -101,9 +122,12 @@ class Status:
         _set(change.state, flow.submitted, status in ACTIVE_STATUSES)
         _set(change.state, flow.approved, status == "approved")
 
+    def sets(self) -> frozenset[Fact]:
+        return frozenset(fact for flow in FLOWS.values() for fact in (flow.submitted, flow.approved))
+
 
 @dataclass(frozen=True)
-class RemembersPath:
+class RemembersPath(RecordsNoFact):
     """Remember the stored path the result names under `field` as this principal's upload."""
 
     field: str
@@ -114,7 +138,7 @@ class RemembersPath:
 
 
 @dataclass(frozen=True)
-class RemembersDocument:
+class RemembersDocument(RecordsNoFact):
     """Remember (as a hash) the document type and number the call validated."""
 
     type_argument: str
@@ -135,7 +159,7 @@ def _codes(values: Any) -> list[str]:
 
 
 @dataclass(frozen=True)
-class RemembersChoices:
+class RemembersChoices(RecordsNoFact):
     """Remember the metadata's occupations, nationality codes and country codes (update_profile's values)."""
 
     def apply(self, change: Change) -> None:
