@@ -19,14 +19,13 @@ from jwt.algorithms import RSAAlgorithm
 
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import AUDIENCE, JWT_SECRET, StartServer
-from tests.support.clients import Sandbox, User, log_mark, requests_to
+from tests.support.clients import MASTERPAY_STATUS, Sandbox, User, log_mark, requests_to
 from tests.support.mcp_client import ok, refused
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-MASTERPAY_STATUS = "/api/v1/masterpay/kyc/status"
 
 
 def _signed(user: User, key: str = JWT_SECRET, **claims: Any) -> str:

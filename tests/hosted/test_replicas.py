@@ -18,13 +18,12 @@ from kyc_mcp.guard.redis_store import RedisStore
 from kyc_mcp.guard.state import FlowState
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import Redis, StartServer
-from tests.support.clients import Sandbox, log_mark, requests_since, requests_to
+from tests.support.clients import MASTERPAY_STATUS, Sandbox, log_mark, requests_since, requests_to
 from tests.support.mcp_client import ok, refused
 from tests.support.processes import free_port
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
-MASTERPAY_STATUS = "/api/v1/masterpay/kyc/status"
 
 
 def _redis_values(redis: Redis) -> str:

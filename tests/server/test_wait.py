@@ -8,14 +8,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.support.clients import Sandbox, User, log_mark, requests_since
+from tests.support.clients import CARDHOLDER_STATUS, MASTERPAY_STATUS, Sandbox, User, log_mark, requests_since
 from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc, refused, start_masterpay
 from tests.support.payloads import complete_profile
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
-MASTERPAY_STATUS = "/api/v1/masterpay/kyc/status"
-CARDHOLDER_STATUS = "/api/v1/cardholder-kyc/latest"
 
 
 async def _submit_masterpay(client, user: User) -> None:

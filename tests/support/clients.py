@@ -18,6 +18,8 @@ from tests.support.payloads import DEFAULT_PASSWORD, cardholder_body, complete_p
 from tests.support.responses import ch_ok, mp_ok, where
 
 TIMEOUT = httpx2.Timeout(60.0, connect=10.0)
+MASTERPAY_STATUS = "/api/v1/masterpay/kyc/status"  # what wait_for_kyc_decision polls, per flow
+CARDHOLDER_STATUS = "/api/v1/cardholder-kyc/latest"
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +78,7 @@ class User:
         return mp_ok(self.api.post("/api/v1/masterpay/kyc/submit"), 201)
 
     def masterpay_status(self) -> dict[str, Any]:
-        return mp_ok(self.api.get("/api/v1/masterpay/kyc/status"))
+        return mp_ok(self.api.get(MASTERPAY_STATUS))
 
     # Cardholder -------------------------------------------------------------------------------------
     def upload_media_response(
@@ -103,7 +105,7 @@ class User:
 
     def latest_kyc_response(self, language: str | None = None) -> httpx2.Response:
         headers = {"Accept-Language": language} if language else {}
-        return self.api.get("/api/v1/cardholder-kyc/latest", headers=headers)
+        return self.api.get(CARDHOLDER_STATUS, headers=headers)
 
     def latest_kyc(self, language: str | None = None) -> dict[str, Any]:
         return ch_ok(self.latest_kyc_response(language))
