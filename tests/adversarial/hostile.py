@@ -16,21 +16,18 @@ their envelopes, with corpus items planted everywhere a careless or malicious up
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from kyc_mcp.operations import OPERATIONS
-from kyc_mcp.serving import bind
 from tests.adversarial.corpus import (
     API_KEY,
     CARD,
@@ -45,7 +42,7 @@ from tests.adversarial.corpus import (
     jwt_forbidden,
     sensitive,
 )
-from tests.support.waiting import wait_until
+from tests.support.servers import serving
 
 PER_CLASS = 40  # planted cases per corpus class, evenly spread over the class
 MIN_FRAGMENT = 7  # shorter fragments (a 3-digit CVV) could match by chance in a whole channel; corpus tests cover them
@@ -238,21 +235,6 @@ def routes(hostile: Hostile) -> list[Route]:
 def hostile_upstream() -> Iterator[Hostile]:
     """The hostile upstream on a free loopback port for the duration of the block (uvicorn in a thread)."""
     hostile = Hostile()
-    app = Starlette(routes=routes(hostile))
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="hostile-upstream", daemon=True)
-    thread.start()
-
-    def started() -> bool:
-        assert thread.is_alive(), "the hostile upstream's thread ended"
-        return server.started
-
-    wait_until(started, "the hostile upstream to start", interval=0.01)
-    hostile.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
+    with serving(Starlette(routes=routes(hostile)), "hostile upstream") as url:
+        hostile.url = url
         yield hostile
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

@@ -9,16 +9,12 @@ every request, so each check also shows what was (and was not) sent.
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-import uvicorn
 from mcp import Client
 from pydantic import Field
 from starlette.applications import Starlette
@@ -35,9 +31,9 @@ from kyc_mcp.guard.state import MemoryStore
 from kyc_mcp.models.fields import Input, Output
 from kyc_mcp.operations import TABLE
 from kyc_mcp.server.app import build_server
-from kyc_mcp.serving import bind
 from kyc_mcp.table import Operation, Table
 from tests.support.mcp_client import ok, refused
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.anyio
 TOKEN = "opaque-test-token"
@@ -96,30 +92,13 @@ class Upstream:
         return JSONResponse({"success": True, "data": data})
 
 
-@contextmanager
-def serving(upstream: Upstream) -> Iterator[Upstream]:
-    app = Starlette(routes=[Route("/{rest:path}", upstream.answer, methods=["GET", "POST", "DELETE"])])
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the test upstream did not start"
-        time.sleep(0.01)
-    upstream.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        yield upstream
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture
 def upstream() -> Iterator[Upstream]:
-    with serving(Upstream()) as running:
-        yield running
+    upstream = Upstream()
+    app = Starlette(routes=[Route("/{rest:path}", upstream.answer, methods=["GET", "POST", "DELETE"])])
+    with serving(app, "test upstream") as url:
+        upstream.url = url
+        yield upstream
 
 
 async def test_a_new_operation_gets_its_prerequisites_and_effects_from_its_row(
