@@ -34,13 +34,6 @@ DELAY = 600.0  # ten minutes: a test never lives long enough for real time to pa
 YEAR = 365 * 24 * 3600.0
 
 
-@pytest.fixture(scope="module")
-def instant() -> Iterator[Sandbox]:
-    """A sandbox whose review delay is 0: a KYC is decided when it is next read."""
-    with running_sandbox(review_delay_seconds=0) as sb:
-        yield sb
-
-
 def submit(user: User, flow: str, last_name: str) -> dict[str, Any]:
     if flow == "masterpay":
         return user.submit_masterpay(english_last_name=last_name)
@@ -198,8 +191,8 @@ def test_bad_clock_advances_are_400_and_move_nothing(sandbox_factory: Callable[.
 
 
 @pytest.mark.parametrize("last_name", list(MAGIC))
-def test_magic_last_names_in_masterpay(instant: Sandbox, last_name: str):
-    user = instant.new_user()
+def test_magic_last_names_in_masterpay(fast_sandbox: Sandbox, last_name: str):
+    user = fast_sandbox.new_user()
     expected, _, reason_code = MAGIC[last_name]
     assert submit(user, "masterpay", last_name)["status"] == "pending"
     final = user.masterpay_status()
@@ -210,8 +203,8 @@ def test_magic_last_names_in_masterpay(instant: Sandbox, last_name: str):
 
 
 @pytest.mark.parametrize("last_name", list(MAGIC))
-def test_magic_last_names_in_cardholder(instant: Sandbox, last_name: str):
-    user = instant.new_user()
+def test_magic_last_names_in_cardholder(fast_sandbox: Sandbox, last_name: str):
+    user = fast_sandbox.new_user()
     _, expected, reason_code = MAGIC[last_name]
     assert submit(user, "cardholder", last_name)["status"] == "PENDING"
     latest = user.latest_kyc()
@@ -228,15 +221,15 @@ def test_magic_last_names_in_cardholder(instant: Sandbox, last_name: str):
 
 @pytest.mark.parametrize("flow", FLOWS)
 @pytest.mark.parametrize("last_name", ["DECLINE", "decline", "dEcLiNe"])
-def test_magic_last_names_ignore_case(instant: Sandbox, flow: str, last_name: str):
-    user = instant.new_user()
+def test_magic_last_names_ignore_case(fast_sandbox: Sandbox, flow: str, last_name: str):
+    user = fast_sandbox.new_user()
     submit(user, flow, last_name)
     assert status(user, flow) == ("rejected" if flow == "masterpay" else "DECLINED")
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_magic_name_only_as_the_last_name(instant: Sandbox, flow: str):
-    user = instant.new_user()
+def test_magic_name_only_as_the_last_name(fast_sandbox: Sandbox, flow: str):
+    user = fast_sandbox.new_user()
     if flow == "masterpay":
         user.submit_masterpay(english_first_name="Decline")
     else:
@@ -245,19 +238,19 @@ def test_magic_name_only_as_the_last_name(instant: Sandbox, flow: str):
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_pending_last_name_is_never_decided_by_the_delay(instant: Sandbox, flow: str):
-    user = instant.new_user()
+def test_pending_last_name_is_never_decided_by_the_delay(fast_sandbox: Sandbox, flow: str):
+    user = fast_sandbox.new_user()
     submit(user, flow, "Pending")
-    advance(instant, YEAR)  # harmless to the module's other tests: their delay is 0
+    advance(fast_sandbox, YEAR)  # harmless to the module's other tests: their delay is 0
     assert status(user, flow) == PENDING[flow]
-    decided = instant.decided(user.email, flow, "approve")
+    decided = fast_sandbox.decided(user.email, flow, "approve")
     assert decided["status"] == ("approved" if flow == "masterpay" else "APPROVED")
     assert status(user, flow) == decided["status"]
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_a_new_submission_after_a_magic_decline_gets_its_own_outcome(instant: Sandbox, flow: str):
-    user = instant.new_user()
+def test_a_new_submission_after_a_magic_decline_gets_its_own_outcome(fast_sandbox: Sandbox, flow: str):
+    user = fast_sandbox.new_user()
     submit(user, flow, "Resubmit")
     assert status(user, flow) == ("resubmission_required" if flow == "masterpay" else "NOT_VERIFY")
     submit(user, flow, "Lovelace" if flow == "masterpay" else "Dara")
