@@ -60,8 +60,8 @@ class Outcome:
         if self.wire is not None:
             return self.wire
         if self.error is not None:
-            return Guarded(shell=shell, payload=self.error.envelope(), is_error=True)
-        return Guarded(shell=shell, payload=self.output or {}, is_error=False)
+            return Guarded.model_construct(shell=shell, payload=self.error.envelope(), is_error=True)
+        return Guarded.model_construct(shell=shell, payload=self.output or {}, is_error=False)
 
 
 def _answer(wire: HandlerResult) -> dict[str, Any]:
