@@ -288,8 +288,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "wait_for_kyc_decision",
         "Wait for KYC decision",
         "Wait until a submitted KYC (flow masterpay or cardholder) is decided, polling its status with backoff "
-        "and reporting progress, for at most timeout_seconds (default 60, at most 300). Returns the status, the "
-        "reason of a decision, and what to do next.",
+        "and reporting progress, for at most timeout_seconds (default 45, below common clients' 60 s request "
+        "timeout; at most 300). Returns the status, the reason of a decision, and what to do next; after a "
+        "timeout, `resume` says how to go on waiting (call again, or listen on kyc://status/<flow>).",
         None,
         "GET",
         "",  # it polls the flow's status read (`Table.endpoint`)

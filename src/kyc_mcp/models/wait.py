@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from kyc_mcp.models.fields import Input, Output
 
@@ -12,8 +12,15 @@ FINAL = {
     "masterpay": {"approved", "rejected", "resubmission_required"},
     "cardholder": {"approved", "declined", "not_verify"},
 }
-DEFAULT_TIMEOUT_SECONDS = 60
+# Below the 60 s request timeout common MCP clients default to (the official TypeScript SDK's among them), so a
+# default wait answers before the client gives up on it; a longer review is resumed (`WaitResult.resume`).
+DEFAULT_TIMEOUT_SECONDS = 45
 MAX_TIMEOUT_SECONDS = 300
+STATUS_URI = "kyc://status/{flow}"  # a flow's status resource, which `subscriptions/listen` can watch
+
+
+def status_uri(flow: str) -> str:
+    return STATUS_URI.format(flow=flow)
 
 
 class WaitRequest(Input):
@@ -26,6 +33,18 @@ class WaitRequest(Input):
             description=f"How long to wait at most (default {DEFAULT_TIMEOUT_SECONDS}, at most {MAX_TIMEOUT_SECONDS}).",
         ),
     ] = DEFAULT_TIMEOUT_SECONDS
+
+
+class Resume(BaseModel):
+    """How to go on waiting after a timeout: call the tool again, or listen on the flow's status resource."""
+
+    tool: Literal["wait_for_kyc_decision"] = "wait_for_kyc_decision"
+    arguments: dict[str, str] = Field(description="The arguments to call it again with.")
+    status_resource: str = Field(
+        description="The flow's status resource: a client that supports subscriptions can listen on it "
+        "(`subscriptions/listen`) and is notified when the decision arrives, then reads it."
+    )
+    why: str
 
 
 class WaitResult(Output):
@@ -41,3 +60,6 @@ class WaitResult(Output):
     checks: int = Field(description="How many times the status was read.")
     waited_seconds: float
     advice: str = Field(description="What to do now, in words.")
+    resume: Resume | None = Field(
+        None, description="Set when the wait timed out under review: how to resume waiting for the decision."
+    )

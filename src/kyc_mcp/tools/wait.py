@@ -9,7 +9,7 @@ import anyio
 from mcp.server.mcpserver import Context
 
 from kyc_mcp.flow.facts import FLOWS
-from kyc_mcp.models.wait import FINAL, WaitRequest, WaitResult
+from kyc_mcp.models.wait import FINAL, Resume, WaitRequest, WaitResult, status_uri
 from kyc_mcp.table import Table
 from kyc_mcp.tools.call import ToolCall
 from kyc_mcp.tools.invoke import invoke
@@ -38,6 +38,15 @@ def _advice(table: Table, flow: Api, status: str, reason: str | None, final: boo
     )
 
 
+def _resume(flow: Api) -> Resume:
+    return Resume(
+        arguments={"flow": flow},
+        status_resource=status_uri(flow),
+        why="Still under review when the wait ended (reviews can take days): call the tool again with these "
+        "arguments, or listen on the status resource and read it when it is updated.",
+    )
+
+
 async def wait(call: ToolCall, ctx: Context) -> WaitResult:
     """Poll until decided or `timeout_seconds` pass; `KycError` from a status read propagates."""
     args = call.input
@@ -58,15 +67,17 @@ async def wait(call: ToolCall, ctx: Context) -> WaitResult:
         remaining = args.timeout_seconds - waited
         if final or status == "not_submitted" or remaining <= 0:
             reason = getattr(output, "reason", None) or getattr(output, "reject_reason", None) or None
+            timed_out = not final and status != "not_submitted"
             return WaitResult(
                 flow=flow,
                 status=status,
                 final=final,
-                timed_out=not final and status != "not_submitted",
+                timed_out=timed_out,
                 reason=reason,
                 checks=checks,
                 waited_seconds=round(waited, 2),
                 advice=_advice(table, flow, status, reason, final),
+                resume=_resume(flow) if timed_out else None,
             )
         await anyio.sleep(min(delay, remaining))
         delay = min(delay * BACKOFF, MAX_DELAY_SECONDS)
