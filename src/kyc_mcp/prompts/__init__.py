@@ -6,9 +6,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver.prompts import Prompt
+from mcp.types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+from pydantic import Field
 
 from kyc_mcp.docs import summary
 from kyc_mcp.flow.facts import FLOWS
@@ -23,6 +25,12 @@ RULES = (
 )
 
 
+# The values each prompt argument takes: what the prompt functions check against and what completion offers.
+WALLET_ANSWERS = ("yes", "no")  # "true" and "1" are read as yes too
+DOCUMENT_TYPES = ("passport", "visa", "id_number")
+STATUS_FLOWS: tuple[str, ...] = (*FLOWS, "both")
+
+
 def _steps(table: Table, api: Api) -> str:
     lines = []
     for number, (op, milestone) in enumerate(table.milestones(api), 1):
@@ -30,11 +38,16 @@ def _steps(table: Table, api: Api) -> str:
     return "\n".join(lines)
 
 
-def complete_kyc_verification(table: Table, wallet: str = "no") -> str:
+def complete_kyc_verification(
+    table: Table,
+    wallet: Annotated[
+        str, Field(description="yes to continue with card wallet KYC after approval; no (the default) to stop there")
+    ] = "no",
+) -> str:
     """Walk me through MasterPay KYC, from account to approval (and wallet KYC when wallet is 'yes')."""
     text = "Help me complete MasterPay KYC identity verification. Use the kyc-mcp tools in this order:\n"
     text += _steps(table, "masterpay")
-    if wallet.strip().lower() in ("yes", "true", "1"):
+    if wallet.strip().lower() in (WALLET_ANSWERS[0], "true", "1"):
         steps = {op.name for op, _ in table.milestones("masterpay")}
         extra = [op for op in table if op.api == "masterpay" and not op.read_only and op.name not in steps]
         described = [f"`{op.name}` ({summary(op.description).rstrip('.').lower()})" for op in extra]
@@ -42,10 +55,15 @@ def complete_kyc_verification(table: Table, wallet: str = "no") -> str:
     return f"{text}\n\n{RULES}"
 
 
-def cardholder_kyc(table: Table, document_type: str = "passport") -> str:
+def cardholder_kyc(
+    table: Table,
+    document_type: Annotated[
+        str, Field(description="The identity document: passport (the default), visa or id_number (a national ID card)")
+    ] = "passport",
+) -> str:
     """Walk me through cardholder KYC with a passport, visa or national ID (id_number)."""
     kind = document_type.strip().lower()
-    if kind not in ("passport", "visa", "id_number"):
+    if kind not in DOCUMENT_TYPES:
         raise ValueError("document_type must be passport, visa or id_number")
     back = " Upload the back of the card as well, and pass it as back_kyc_url." if kind == "id_number" else ""
     return (
@@ -54,10 +72,13 @@ def cardholder_kyc(table: Table, document_type: str = "passport") -> str:
     )
 
 
-def check_kyc_status(table: Table, flow: str = "both") -> str:
+def check_kyc_status(
+    table: Table,
+    flow: Annotated[str, Field(description="The KYC to check: masterpay, cardholder or both (the default)")] = "both",
+) -> str:
     """Check where my KYC stands (masterpay, cardholder or both) and tell me what to do next."""
     chosen = flow.strip().lower()
-    if chosen not in (*FLOWS, "both"):
+    if chosen not in STATUS_FLOWS:
         raise ValueError("flow must be masterpay, cardholder or both")
     apis = [api for api in FLOWS if chosen in (api, "both")]
     reads = " and ".join(f"`{table.status_reader(api).name}`" for api in apis)
@@ -75,12 +96,13 @@ class PromptSpec:
     title: str
     flows: tuple[Api, ...]  # the toolsets it needs
     writes: bool  # whether it needs state-changing tools (hidden in read-only mode)
+    choices: dict[str, tuple[str, ...]]  # argument -> the values it takes, for completion/complete
 
 
 PROMPTS = (
-    PromptSpec(complete_kyc_verification, "Complete MasterPay KYC", ("masterpay",), True),
-    PromptSpec(cardholder_kyc, "Complete cardholder KYC", ("cardholder",), True),
-    PromptSpec(check_kyc_status, "Check KYC status", (), False),
+    PromptSpec(complete_kyc_verification, "Complete MasterPay KYC", ("masterpay",), True, {"wallet": WALLET_ANSWERS}),
+    PromptSpec(cardholder_kyc, "Complete cardholder KYC", ("cardholder",), True, {"document_type": DOCUMENT_TYPES}),
+    PromptSpec(check_kyc_status, "Check KYC status", (), False, {"flow": STATUS_FLOWS}),
 )
 
 
@@ -97,9 +119,34 @@ def for_table(function: Callable[..., str], table: Table) -> Callable[..., str]:
     return prompt
 
 
+def listed(toolsets: tuple[str, ...], read_only: bool) -> list[PromptSpec]:
+    """The prompts a server with these settings lists."""
+    return [spec for spec in PROMPTS if set(spec.flows) <= set(toolsets) and not (read_only and spec.writes)]
+
+
 def build_prompts(table: Table, toolsets: tuple[str, ...], read_only: bool) -> list[Prompt]:
     return [
-        Prompt.from_function(for_table(spec.function, table), title=spec.title)
-        for spec in PROMPTS
-        if set(spec.flows) <= set(toolsets) and not (read_only and spec.writes)
+        Prompt.from_function(for_table(spec.function, table), title=spec.title) for spec in listed(toolsets, read_only)
     ]
+
+
+class Completions:
+    """The `completion/complete` answer for the listed prompts: an argument's values that start with what was
+    typed (case-insensitive); nothing for other prompts, arguments or references (there are no resource
+    templates)."""
+
+    def __init__(self, prompts: list[PromptSpec]) -> None:
+        self.choices = {spec.function.__name__: spec.choices for spec in prompts}
+
+    async def __call__(
+        self,
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        if not isinstance(ref, PromptReference):
+            return None
+        values = self.choices.get(ref.name, {}).get(argument.name, ())
+        typed = argument.value.strip().lower()
+        matching = [value for value in values if value.startswith(typed)]
+        return Completion(values=matching, total=len(matching), has_more=False)
