@@ -65,6 +65,7 @@ class Settings(BaseModel):
     allowed_origins: tuple[str, ...] = ()  # Origin header values a non-loopback bind answers
     submit_wait_seconds: float = Field(default=45.0, gt=0, le=600)  # a submission waits this long for another
     max_sessions_per_principal: int = Field(default=10, gt=0)  # open stateful MCP sessions of one user
+    max_status_listeners_per_principal: int = Field(default=3, gt=0)  # listen streams on kyc://status/* of one user
 
     @field_validator("toolsets", mode="before")
     @classmethod
@@ -172,6 +173,7 @@ _SETTINGS_ENV = {
     "allowed_origins": "KYC_MCP_ALLOWED_ORIGINS",
     "submit_wait_seconds": "KYC_MCP_SUBMIT_WAIT",
     "max_sessions_per_principal": "KYC_MCP_MAX_SESSIONS_PER_USER",
+    "max_status_listeners_per_principal": "KYC_MCP_MAX_STATUS_LISTENERS_PER_USER",
 }
 
 

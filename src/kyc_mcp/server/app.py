@@ -25,6 +25,7 @@ from kyc_mcp.guard.state import StateStore, open_store
 from kyc_mcp.operations import TABLE
 from kyc_mcp.prompts import build_prompts
 from kyc_mcp.server.resources import build_resources
+from kyc_mcp.server.status import StatusWatch
 from kyc_mcp.table import Operation, Table
 from kyc_mcp.tools import ConsentHook, ServerContext, build_tools
 from kyc_mcp.upstream import Upstream
@@ -83,6 +84,7 @@ def build_server(
     operations = tuple(op for op in table if enabled(op, settings))
     listed = frozenset(op.name for op in operations)
     guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor)
+    watch = StatusWatch(settings, credentials, table)  # kyc://status/{flow} and its listen streams (status.py)
     server: MCPServer[ServerContext] = MCPServer(
         NAME,
         title="KYC verification",
@@ -90,8 +92,9 @@ def build_server(
         instructions=instructions(table),
         lifespan=lifespan,
         tools=build_tools(operations, hook),
-        resources=build_resources(settings, credentials, table),
-        middleware=[Redaction(redactor), guard],
+        resources=[*build_resources(settings, credentials, table), *watch.resources(settings)],
+        middleware=[Redaction(redactor), guard, watch],
+        subscriptions=watch.bus,
         **(http or {}),
     )
     if hook is not None:

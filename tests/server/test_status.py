@@ -1,0 +1,117 @@
+"""The status resources `kyc://status/{flow}` and their subscriptions (`subscriptions/listen`), through a real
+in-memory MCP client against the sandbox: a decision made days later (the sandbox admin decides) reaches a
+listener as `ResourceUpdated`; the poll behind it stops with the listener; a user has a bounded number of them.
+The wait tool's default and its resumable answer after a timeout."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.subscriptions import ResourceUpdated
+from mcp.shared.exceptions import MCPError
+
+from kyc_mcp.config import Settings
+from kyc_mcp.models.wait import DEFAULT_TIMEOUT_SECONDS
+from kyc_mcp.server.app import build_server
+from kyc_mcp.server.status import StatusWatch
+from tests.support.clients import Sandbox, User
+from tests.support.mcp_client import Connect, ok
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.anyio
+MASTERPAY = "kyc://status/masterpay"
+CARDHOLDER = "kyc://status/cardholder"
+
+
+async def status_of(client: Client, uri: str) -> dict[str, Any]:
+    contents = (await client.read_resource(uri)).contents[0]
+    return json.loads(getattr(contents, "text", ""))
+
+
+def watch_of(server: Any) -> StatusWatch:
+    return next(m for m in server.middleware if isinstance(m, StatusWatch))
+
+
+async def test_status_resources_are_listed_per_enabled_toolset(connect: Connect, user: User) -> None:
+    async with connect(user) as client:
+        uris = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert {MASTERPAY, CARDHOLDER} <= uris
+        assert (await status_of(client, MASTERPAY))["status"] == "not_submitted"
+    async with connect(user, toolsets=("cardholder",)) as client:
+        uris = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert CARDHOLDER in uris and MASTERPAY not in uris
+
+
+async def test_reading_a_status_needs_a_token(connect: Connect) -> None:
+    async with connect(None) as client:
+        with pytest.raises(MCPError, match="AUTH_REQUIRED"):
+            await client.read_resource(MASTERPAY)
+
+
+async def test_a_listener_receives_the_decision(sandbox: Sandbox, user: User, uploads: Any) -> None:
+    user.upload_document("PassportFront")
+    user.upload_document("ProofOfAddress")
+    user.submit_masterpay()
+    server = build_server(Settings(api_base_url=sandbox.url, access_token=user.access_token, upload_roots=(uploads,)))
+    watch = watch_of(server)
+    async with Client(server) as client:
+        assert (await status_of(client, MASTERPAY))["status"] == "pending"
+        async with client.listen(resource_subscriptions=[MASTERPAY]) as sub:
+            assert sub.honored.resource_subscriptions == [MASTERPAY]
+            assert sum(watch.open.values()) == 1
+            sandbox.decided(user.email, "masterpay", "approve")  # the review's decision, days later
+            with anyio.fail_after(30):
+                event = await sub.__anext__()
+            assert event == ResourceUpdated(uri=MASTERPAY)
+            assert (await status_of(client, MASTERPAY))["status"] == "approved"
+        # the poller stops with the listener: the watch's count drops only once its pollers have ended
+        await eventually(lambda: not watch.open, "the status poller to stop with its listener")
+
+
+async def test_listeners_per_user_are_bounded(sandbox: Sandbox, user: User, uploads: Any) -> None:
+    settings = Settings(
+        api_base_url=sandbox.url,
+        access_token=user.access_token,
+        upload_roots=(uploads,),
+        max_status_listeners_per_principal=2,
+    )
+    server = build_server(settings)
+    async with Client(server) as client:
+        async with (
+            client.listen(resource_subscriptions=[MASTERPAY]),
+            client.listen(resource_subscriptions=[CARDHOLDER]),
+        ):
+            with pytest.raises(MCPError, match="At most 2 listen streams"):
+                async with client.listen(resource_subscriptions=[MASTERPAY]):
+                    pass
+            async with client.listen(tools_list_changed=True):  # a listen without a status is not counted
+                pass
+        await eventually(lambda: not watch_of(server).open, "both listeners to be gone")
+        async with client.listen(resource_subscriptions=[MASTERPAY]) as sub:  # a freed slot is usable again
+            assert sub.honored.resource_subscriptions == [MASTERPAY]
+
+
+async def test_the_wait_defaults_below_client_timeouts_and_says_how_to_resume(connect: Connect, user: User) -> None:
+    assert DEFAULT_TIMEOUT_SECONDS < 60  # common clients' default request timeout
+    user.upload_document("PassportFront")
+    user.upload_document("ProofOfAddress")
+    user.submit_masterpay()
+    async with connect(user) as client:
+        tool = next(t for t in (await client.list_tools()).tools if t.name == "wait_for_kyc_decision")
+        assert tool.input_schema["properties"]["timeout_seconds"]["default"] == DEFAULT_TIMEOUT_SECONDS
+        assert f"default {DEFAULT_TIMEOUT_SECONDS}" in (tool.description or "")
+        output = await ok(client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 1})
+        assert output["timed_out"] is True
+        assert output["resume"] == {
+            "tool": "wait_for_kyc_decision",
+            "arguments": {"flow": "masterpay"},
+            "status_resource": MASTERPAY,
+            "why": output["resume"]["why"],
+        }
+        user.sandbox.decided(user.email, "masterpay", "approve")
+        decided = await ok(client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 5})
+        assert (decided["final"], decided.get("resume")) == (True, None)
