@@ -75,6 +75,9 @@ def test_json_transcript_walks_both_flows_to_approval_step_by_step() -> None:
     assert {s["tool"] for s in by_position if s["consent_question"]} == CONSENTED
     waits = [s["result"] for s in by_position if s["tool"] == "wait_for_kyc_decision"]
     assert [w["status"] for w in waits] == ["approved", "approved"]
+    # after submitting, the demo listened on the MasterPay status resource until the decision was published
+    notified = transcript["notified"]
+    assert (notified["uri"], notified["status"]) == ("kyc://status/masterpay", "approved"), notified
     assert by_position[-1]["result"]["status"] == "success"
     _no_secrets(done.stdout + done.stderr)
 
@@ -86,5 +89,6 @@ def test_the_display_shows_each_step_and_the_verdict() -> None:
     assert "REFUSED" in out and "next: create_masterpay_user" in out
     assert out.count(" OK ") >= len(MASTERPAY) + len(CARDHOLDER) - 1
     assert "consent asked and accepted" in out and "redaction: passport shown as ******567" in out
+    assert "ResourceUpdated kyc://status/masterpay" in out and "read it: status=approved" in out
     assert "both flows approved" in out
     _no_secrets(out + done.stderr)

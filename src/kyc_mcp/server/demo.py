@@ -1,8 +1,8 @@
 """`kyc-mcp demo`: the main job, offline. It starts the sandbox in-process, launches `kyc-mcp serve` as a stdio
 subprocess, connects a real MCP client, and walks both KYC flows to approval: every step shown as it happens,
-one out-of-order call refused with its guidance, and one result where redaction masked secrets and an
-identity number. `--json` prints a machine-readable transcript instead. Exit status 0 only when both flows
-reached approval.
+one out-of-order call refused with its guidance, one result where redaction masked secrets and an
+identity number, and the MasterPay decision arriving on a listen stream (`kyc://status/masterpay`). `--json`
+prints a machine-readable transcript instead. Exit status 0 only when both flows reached approval.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client import ClientRequestContext
+from mcp.client.subscriptions import ResourceUpdated
 from mcp.types import ElicitRequestParams, ElicitResult, TextContent
 from rich.console import Console
 from rich.markup import escape
@@ -74,6 +75,7 @@ class Transcript:
     steps: list[Record] = field(default_factory=list)
     masterpay_approved: bool = False
     cardholder_approved: bool = False
+    notified: dict[str, Any] = field(default_factory=dict)  # the decision that arrived on a listen stream
     seconds: float = 0.0
 
 
@@ -180,6 +182,25 @@ class Display:
             )
 
 
+LISTENED = "kyc://status/masterpay"  # after submitting, the demo listens there for the decision
+
+
+async def _await_decision(client: Client, display: Display, transcript: Transcript) -> None:
+    """Listen on the status resource (`subscriptions/listen`) until the decision arrives, then read it."""
+    started = time.monotonic()
+    display.say(f"{'':8}listening on {LISTENED} for the review's decision ...")
+    async with client.listen(resource_subscriptions=[LISTENED]) as subscription:
+        with anyio.fail_after(30):
+            async for event in subscription:
+                if isinstance(event, ResourceUpdated) and event.uri == LISTENED:
+                    break
+    seconds = round(time.monotonic() - started, 2)
+    block = (await client.read_resource(LISTENED)).contents[0]
+    status = json.loads(getattr(block, "text", "{}")).get("status")
+    transcript.notified = {"uri": LISTENED, "seconds": seconds, "status": status}
+    display.say(f"{'':8}ResourceUpdated {LISTENED} after {seconds:.1f} s; read it: status={status}")
+
+
 async def _walk(
     sandbox_url: str,
     token: str,
@@ -231,6 +252,8 @@ async def _walk(
                 )
                 transcript.steps.append(record)
                 display.step(record)
+                if step.tool == "submit_kyc" and record.ok:
+                    await _await_decision(client, display, transcript)
                 if step.tool == "upload_kyc_file" and record.ok:
                     paths.append(body["path"])
                 if step.tool == "wait_for_kyc_decision":
