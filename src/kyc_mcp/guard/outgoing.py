@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final, get_args
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.shared.dispatcher import CallOptions
 from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import EmptyResult, LoggingLevel, SetLevelRequestParams
 
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard.redact import Redactor, key_kind
@@ -92,9 +93,34 @@ def call_redactor(redactor: Redactor, arguments: Any) -> Redactor:
     return redactor.scoped(identities, [verified.token] if verified else [])
 
 
+LOG_LEVELS: Final[tuple[LoggingLevel, ...]] = get_args(LoggingLevel)  # severity-ascending, as the spec lists them
+LOG_LEVEL_STATE = "kyc_mcp.log_level"  # the connection's `logging/setLevel` level, in the SDK's `Connection.state`
+
+
+def _connection_state(session: ServerSession) -> dict[str, Any]:
+    state: dict[str, Any] = session._connection.state  # the SDK keeps a session's connection private
+    return state
+
+
+async def set_log_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
+    """`logging/setLevel` (2025-11-25 and earlier; 2026-07-28 removed it): from now on this connection gets log
+    notifications at `params.level` and above. Until a host sets one, every level is sent."""
+    _connection_state(ctx.session)[LOG_LEVEL_STATE] = params.level
+    return EmptyResult()
+
+
+def log_wanted(session: ServerSession, level: LoggingLevel) -> bool:
+    """Whether the connection's `logging/setLevel` admits `level`. On 2026-07-28 no level is set (the method is
+    gone): the SDK's session then sends only what the request opted in to."""
+    minimum = _connection_state(session).get(LOG_LEVEL_STATE)
+    return minimum not in LOG_LEVELS or LOG_LEVELS.index(level) >= LOG_LEVELS.index(minimum)
+
+
 async def notify_failure(ctx: ServerRequestContext[Any, Any], redactor: Redactor, tool: str, error: KycError) -> None:
     """A redacted warning log notification for hosts that asked for logs (logging is deprecated in 2026-07-28,
     where it is sent only on a request's opt-in)."""
+    if not log_wanted(ctx.session, "warning"):
+        return
     scoped = call_redactor(redactor, (ctx.params or {}).get("arguments"))
     entry = scoped.value({"tool": tool, "code": error.code.value, "message": error.message})
     try:

@@ -24,6 +24,7 @@ from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
 from kyc_mcp.operations import TABLE
 from kyc_mcp.prompts import build_prompts
+from kyc_mcp.server import protocol
 from kyc_mcp.server.resources import build_resources
 from kyc_mcp.server.status import StatusWatch
 from kyc_mcp.table import Operation, Table
@@ -101,6 +102,7 @@ def build_server(
         _guard_request_state(server, frozenset(op.name for op in operations if op.consent))
     for prompt in build_prompts(table, settings.toolsets, settings.read_only):
         server.add_prompt(prompt)
+    protocol.declare(server, settings)
     return server
 
 

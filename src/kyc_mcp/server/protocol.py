@@ -1,0 +1,26 @@
+"""The protocol features beside tools, prompts and resources: `logging` and `completions`.
+
+`logging/setLevel` (protocol 2025-11-25 and earlier) sets the level of the connection's log notifications
+(`guard/outgoing.py`); on 2026-07-28 the method is gone and the SDK sends a request's log notifications only when
+the request opts in with a level in its `_meta`. `completion/complete` offers the values of the listed prompts'
+arguments (`prompts.Completions`). The SDK declares each capability because its handler is registered.
+"""
+
+from __future__ import annotations
+
+from mcp.server import MCPServer
+from mcp.types import SetLevelRequestParams
+
+from kyc_mcp.config import Settings
+from kyc_mcp.guard.outgoing import set_log_level
+from kyc_mcp.prompts import Completions, listed
+from kyc_mcp.tools import ServerContext
+
+
+def declare(server: MCPServer[ServerContext], settings: Settings) -> None:
+    """Serve `logging/setLevel` and `completion/complete` on `server`, which then declares both capabilities."""
+    # MCPServer has no setter for the logging handler: the SDK points to its low-level server's registration
+    # (the way to re-provide a method the 2026 revision removed; its surface gate keeps it off 2026-07-28).
+    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_log_level)
+    complete = Completions(listed(settings.toolsets, settings.read_only))
+    server.completion()(complete)  # type: ignore[no-untyped-call]  # the SDK leaves the decorator unannotated
