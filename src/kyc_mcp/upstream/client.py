@@ -155,7 +155,7 @@ class Upstream:
             sent["Authorization"] = f"Bearer {token}"
         request = client.build_request(method, path, headers=sent, **body)
         response = await self._send(client, request)
-        data, message = unwrap(response)
+        data, message = unwrap(response, api)
         return Reply(data, message, response.status_code)
 
     async def _send(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:

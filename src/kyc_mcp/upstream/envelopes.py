@@ -1,6 +1,8 @@
 """Reading the two upstream envelopes, and mapping every failure to one `KycError`.
 
-MasterPay: `{"success": true, "data": ...}` / `{"success": false, "error": {"code", "message", "details"}}`.
+MasterPay: `{"success": true, "data": ...}` / `{"success": false, "error": {"code", "message", "details"}}`; its
+exact bodies are not published (reference NOTES), so a 2xx JSON object with none of `success`, `data` and `error`
+is read as the data itself, unwrapped.
 Cardholder: `{"status_code", "message", "data"}`; failures carry the reason in `message`.
 A POST or PUT whose outcome is unknown (a 5xx, or a 2xx we cannot read) says so: it must not be sent again blindly.
 """
@@ -63,13 +65,19 @@ def _unreadable(response: httpx2.Response, problem: str) -> KycError:
     return KycError(ErrorCode.UPSTREAM_INVALID_RESPONSE, message, details={"status": status}, status=status)
 
 
-def unwrap(response: httpx2.Response) -> tuple[Any, str]:
-    """The envelope's `data` and `message` of a 2xx answer; `KycError` for anything else."""
+MASTERPAY_ENVELOPE = frozenset({"success", "data", "error"})  # a body with none of them is bare data
+
+
+def unwrap(response: httpx2.Response, api: str) -> tuple[Any, str]:
+    """The envelope's `data` and `message` of a 2xx answer (a bare MasterPay object is its own data, with no
+    message); `KycError` for anything else."""
     body = _body(response)
     if not response.is_success:
         raise _failure(response, body)
     if not isinstance(body, dict):
         raise _unreadable(response, "a body that is not a JSON object")
+    if api == "masterpay" and not MASTERPAY_ENVELOPE & body.keys():
+        return body, ""
     if "data" not in body or body.get("success") is False:
         raise _unreadable(response, "an envelope without data" if "data" not in body else "a failure envelope")
     message = body.get("message")
