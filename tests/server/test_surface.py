@@ -49,7 +49,13 @@ async def test_prompts_are_listed_with_arguments_and_name_only_real_tools(connec
 async def test_flow_resources_and_live_metadata(connect: Connect, user: User) -> None:
     async with connect(user) as client:
         resources = {str(r.uri): r for r in (await client.list_resources()).resources}
-        assert set(resources) == {"kyc://flows/masterpay", "kyc://flows/cardholder", "kyc://metadata"}
+        assert set(resources) == {
+            "kyc://flows/masterpay",
+            "kyc://flows/cardholder",
+            "kyc://metadata",
+            "kyc://status/masterpay",
+            "kyc://status/cardholder",
+        }
         flow = (await client.read_resource("kyc://flows/cardholder")).contents[0].text
         metadata = json.loads((await client.read_resource("kyc://metadata")).contents[0].text)
     for op, _ in TABLE.milestones("cardholder"):
@@ -72,7 +78,7 @@ async def test_a_toolset_lists_only_its_tools_prompts_and_resources(connect: Con
         result = await client.call_tool("get_profile", {})
     assert tools == {op.name for op in OPERATIONS if op.api in ("cardholder", None)}
     assert prompts == {"cardholder_kyc", "check_kyc_status"}
-    assert resources == {"kyc://flows/cardholder"}
+    assert resources == {"kyc://flows/cardholder", "kyc://status/cardholder"}
     assert result.is_error and "get_profile" in result.content[0].text
 
 
