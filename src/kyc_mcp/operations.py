@@ -258,8 +258,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_latest_cardholder_kyc",
         "Get latest cardholder KYC",
-        "Read the latest cardholder KYC request: status (pending, approved, declined, not_verify), card_status "
-        "and reject_reason (in Chinese with language=zh).",
+        "Read the latest cardholder KYC request: status (pending, approved, declined, failed, not_verify), "
+        "card_status and reject_reason (in Chinese with language=zh).",
         "cardholder",
         "GET",
         "/api/v1/cardholder-kyc/latest",
@@ -287,7 +287,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "wait_for_kyc_decision",
         "Wait for KYC decision",
-        "Wait until a submitted KYC (flow masterpay or cardholder) is decided, polling its status with backoff "
+        "Wait until a submitted KYC (flow masterpay or cardholder) is decided (approved, rejected, "
+        "resubmission_required, declined, failed or not_verify), polling its status with backoff "
         "and reporting progress, for at most timeout_seconds (default 45, below common clients' 60 s request "
         "timeout; at most 300). Returns the status, the reason of a decision, and what to do next; after a "
         "timeout, `resume` says how to go on waiting (call again, or listen on kyc://status/<flow>).",

@@ -14,8 +14,7 @@ from kyc_mcp.flow.facts import FLOWS, Fact
 from kyc_mcp.flow.references import document_key, remember, stored_path
 from kyc_mcp.guard.state import FlowState
 from kyc_mcp.upstream import Api
-
-ACTIVE_STATUSES = frozenset({"pending", "approved"})  # a submission of the flow is under review or decided yes
+from kyc_mcp.vocabulary import ACTIVE_STATUSES, status_of
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ class Status:
     """The flow's submitted and approved facts, from the result's `status` (set while active, cleared else)."""
 
     def apply(self, change: Change) -> None:
-        flow, status = FLOWS[change.api], str(change.output.get("status") or "")
+        flow, status = FLOWS[change.api], status_of(change.output.get("status"))
         _set(change.state, flow.submitted, status in ACTIVE_STATUSES)
         _set(change.state, flow.approved, status == "approved")
 
@@ -150,11 +149,13 @@ class RemembersDocument(RecordsNoFact):
 
 
 def _codes(values: Any) -> list[str]:
+    """The ISO alpha-2 codes a metadata list names (an object's `code`, or a string): a list of names alone gives
+    none, so the check that uses them is skipped rather than refusing every code."""
     codes = []
     for item in values or []:
         code = item.get("code") if isinstance(item, dict) else item
-        if isinstance(code, str):
-            codes.append(code.upper())
+        if isinstance(code, str) and len(code := code.strip().upper()) == 2 and code.isalpha():
+            codes.append(code)
     return codes
 
 

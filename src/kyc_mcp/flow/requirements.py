@@ -19,7 +19,7 @@ from kyc_mcp.flow.evidence import Reads
 from kyc_mcp.flow.facts import Evidence, Fact
 from kyc_mcp.flow.references import document_key, stored_path, unambiguous
 from kyc_mcp.guard.state import FlowState
-from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_FIELDS
+from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_FIELDS, document_type_of, status_of
 
 IDENTITY_DOCUMENTS = frozenset({"PassportFront", "PassportBack", "NationalIdFront", "NationalIdBack"})
 PROOF_OF_ADDRESS = "ProofOfAddress"
@@ -84,7 +84,7 @@ def uploaded(fact: Fact, doc: str) -> Requirement:
 
     async def check(call: Call) -> None:
         documents = (await call.evidence.get(Evidence.MASTERPAY_STATUS)).get("documents") or []
-        if not any(isinstance(d, dict) and str(d.get("document_type")) in wanted for d in documents):
+        if not any(document_type_of(d) in wanted for d in documents):
             step = call.steps.step(fact)
             raise _refuse(call, fact, f"{call.tool} is out of order: first {step.why} with {step.tool}")
 
@@ -101,7 +101,7 @@ async def _profile_complete(call: Call) -> None:
 
 
 async def _no_active_masterpay_kyc(call: Call) -> None:
-    status = str((await call.evidence.get(Evidence.MASTERPAY_STATUS)).get("status") or "").lower()
+    status = status_of((await call.evidence.get(Evidence.MASTERPAY_STATUS)).get("status"))
     wait = call.steps.step(Fact.MASTERPAY_APPROVED, "wait for the decision")
     if status == "pending":
         raise _duplicate("a KYC submission is already pending review; wait for its decision", wait, status)
@@ -155,11 +155,11 @@ async def _document_validated(call: Call) -> None:
 
 async def _no_active_cardholder_kyc(call: Call) -> None:
     latest = await call.evidence.get(Evidence.LATEST_CARDHOLDER_KYC, absent=404)
-    status = str(latest.get("status") or "").upper()
-    if status == "PENDING":
+    status = status_of(latest.get("status"))
+    if status == "pending":
         wait = call.steps.step(Fact.CARDHOLDER_APPROVED, "wait for the decision")
         raise _duplicate("a cardholder KYC request is already pending review; wait for its decision", wait, "pending")
-    if status == "APPROVED":
+    if status == "approved":
         confirm = call.steps.step(Fact.CARDHOLDER_CONFIRMED, "see the cardholder")
         raise _duplicate("cardholder KYC is already approved", confirm, "approved")
 

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from kyc_mcp.flow.references import stored_path
 from kyc_mcp.models.fields import AdultBirthDate, Date, IdentityNumber, Input, LettersOnly, Lower, Output, Upper
 from kyc_mcp.models.uploads import FileSource, StoredFile
-from kyc_mcp.vocabulary import CARDHOLDER_DOCUMENT_TYPES, CARDHOLDER_GENDERS, FILE_TYPES
+from kyc_mcp.vocabulary import CARDHOLDER_DOCUMENT_TYPES, CARDHOLDER_GENDERS, CARDHOLDER_STATUSES, FILE_TYPES
 
 Status = Annotated[
-    str | None, Lower, Field(description="Lower-case status: pending, approved, declined or not_verify.")
+    str | None,
+    Lower,
+    Field(
+        description=f"Lower-case status: {', '.join(CARDHOLDER_STATUSES)} (another value the service sends is passed "
+        "on, lower-cased)."
+    ),
 ]
 DocumentType = Annotated[
     Literal[CARDHOLDER_DOCUMENT_TYPES],  # type: ignore[valid-type]
     Lower,
     Field(description="passport, visa or id_number (a national ID card; needs a back image)."),
 ]
+STORED_PATH_KEYS = ("path", "object_path", "url")  # where an upload's answer may name its stored path, in order
 NumberId = Annotated[IdentityNumber, Field(description="The document's number.", examples=["P12345678"])]
 FilePath = Annotated[
     str,
@@ -81,8 +89,29 @@ class LatestKycRequest(Input):
 
 
 class UploadedFile(StoredFile):
+    # The upload's answer names its stored path as `path`, `object_path` or `url` (the File Upload page is not
+    # published, reference NOTES): the first one given, in that order (of a URL, its path), is `path`.
+    unreadable_advice: ClassVar[str] = (
+        "the service stored the file, but no tool can look a stored file up, so upload it again for a path "
+        "(a second copy is harmless); if that answer names none either, the service's answer has changed: tell "
+        "the server's operator"
+    )
+
     path: str = Field(description="Stored object path: pass it as front_kyc_url, back_kyc_url or photo_urls.")
     url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_path(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key in STORED_PATH_KEYS:
+            value = data.get(key)
+            path = (stored_path(value) if key == "url" else value.strip()) if isinstance(value, str) else None
+            if path:
+                return {**data, "path": path}
+        keys = ", ".join(f"data.{key}" for key in STORED_PATH_KEYS)
+        raise PydanticCustomError("no_stored_path", "it names no stored path (looked for {keys})", {"keys": keys})
 
 
 class DocumentCheck(Output):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from kyc_mcp.vocabulary import MINIMUM_AGE
+from kyc_mcp.vocabulary import MINIMUM_AGE, lower_word
 
 
 class Input(BaseModel):
@@ -36,6 +36,8 @@ class Output(BaseModel):
     omitted (deny by default), so an upstream that starts sending something new shows the model nothing new."""
 
     model_config = ConfigDict(extra="ignore")
+    # What an unreadable answer to a state-changing call tells the model to do (the request was applied).
+    unreadable_advice: ClassVar[str] = "the service accepted the request, so check its result before sending it again"
 
     next_steps: list[Step] = Field(
         default_factory=list, description="What to call next in this KYC flow, and why (from the server's flow guard)."
@@ -69,13 +71,6 @@ def _adult(value: str) -> str:
 def _letters_only(value: str) -> str:
     if not value.isalpha():
         raise ValueError("must contain letters only (no spaces, digits or punctuation)")
-    return value
-
-
-def _lower(value: object) -> object:
-    """A status word in lower case; anything else (an upstream's junk) as it came, so redaction sees it whole."""
-    if isinstance(value, str) and len(value) <= 64 and value.strip().replace("_", "").replace(" ", "").isalpha():
-        return value.strip().lower()
     return value
 
 
@@ -120,7 +115,7 @@ PhoneCountryCode = Annotated[
     Field(pattern=r"^\+\d{1,4}$", description="Phone country code with the leading '+'.", examples=["+65", "+855"]),
 ]
 IdentityNumber = Annotated[str, Field(min_length=1, max_length=64)]
-Lower = BeforeValidator(_lower)
+Lower = BeforeValidator(lower_word)
 Upper = BeforeValidator(_upper)
 
 

@@ -48,7 +48,7 @@ def _request(op: Operation, args: Input, file: LocalFile | None) -> tuple[dict[s
 def _unreadable(op: Operation, problem: str) -> KycError:
     message = f"the KYC service's answer to {op.name} {problem}"
     if not op.read_only:
-        message += "; the service accepted the request, so check its result before sending it again"
+        message += f"; {op.output.unreadable_advice}"
     return KycError(ErrorCode.UPSTREAM_INVALID_RESPONSE, message)
 
 
