@@ -18,6 +18,7 @@ from kyc_mcp.config import Settings
 from kyc_mcp.models.wait import DEFAULT_TIMEOUT_SECONDS
 from kyc_mcp.server.app import build_server
 from kyc_mcp.server.status import StatusWatch
+from kyc_sandbox.canaries import CANARIES
 from tests.support.clients import Sandbox, User
 from tests.support.mcp_client import Connect, ok
 from tests.support.waiting import eventually
@@ -25,6 +26,7 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.anyio
 MASTERPAY = "kyc://status/masterpay"
 CARDHOLDER = "kyc://status/cardholder"
+LONG_CANARIES = [CANARIES[k] for k in ("jwt", "refresh_token", "password", "card_16", "card_19")]
 
 
 async def status_of(client: Client, uri: str) -> dict[str, Any]:
@@ -115,3 +117,24 @@ async def test_the_wait_defaults_below_client_timeouts_and_says_how_to_resume(co
         user.sandbox.decided(user.email, "masterpay", "approve")
         decided = await ok(client, "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 5})
         assert (decided["final"], decided.get("resume")) == (True, None)
+
+
+async def test_a_listen_without_a_token_is_refused(connect: Connect) -> None:
+    async with connect(None) as client:
+        with pytest.raises(MCPError, match="AUTH_REQUIRED"):
+            async with client.listen(resource_subscriptions=[MASTERPAY]):
+                pass
+
+
+async def test_a_status_read_is_redacted(sandbox_factory: Any, uploads: Any) -> None:
+    leaky = sandbox_factory(review_delay_seconds=-1)
+    leaky.put_settings(canaries=True)  # secrets in every answer and error message
+    user = leaky.new_user()
+    settings = Settings(api_base_url=leaky.url, access_token=user.access_token, upload_roots=(uploads,))
+    async with Client(build_server(settings)) as client:
+        text = (await client.read_resource(MASTERPAY)).contents[0]
+        with pytest.raises(MCPError) as refused:  # no cardholder KYC yet: the upstream's 404, with its secrets
+            await client.read_resource(CARDHOLDER)
+    seen = getattr(text, "text", "") + refused.value.error.message
+    assert "not_submitted" in seen and "[REDACTED]" in seen  # the error did carry secrets, masked
+    assert not [value for value in LONG_CANARIES if value in seen], seen
