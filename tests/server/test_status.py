@@ -138,3 +138,16 @@ async def test_a_status_read_is_redacted(sandbox_factory: Any, uploads: Any) -> 
     seen = getattr(text, "text", "") + refused.value.error.message
     assert "not_submitted" in seen and "[REDACTED]" in seen  # the error did carry secrets, masked
     assert not [value for value in LONG_CANARIES if value in seen], seen
+
+
+async def test_a_token_the_upstream_no_longer_takes_ends_the_stream_gracefully(
+    sandbox: Sandbox, user: User, uploads: Any
+) -> None:
+    token = sandbox.issue_token(user.email, expires_in=2)  # and no refresh token to renew it with
+    server = build_server(Settings(api_base_url=sandbox.url, access_token=token, upload_roots=(uploads,)))
+    async with Client(server) as client:
+        async with client.listen(resource_subscriptions=[MASTERPAY]) as sub:
+            with anyio.fail_after(30):
+                events = [event async for event in sub]  # ends without SubscriptionLost: a graceful close
+        assert events == []
+        assert not watch_of(server).open

@@ -50,8 +50,19 @@ async def read_status(table: Table, api: Api, upstream: Upstream, credentials: C
     """The current principal's status of flow `api` (with the same auth as a tool: `KycError` when refused)."""
     await credentials.ensure_valid(api, upstream)
     op = table.status_reader(api)
-    output, _ = await invoke(op, api, op.input(), None, upstream, credentials.token_for(api))
+    stale = credentials.token_for(api)
+    try:
+        output, _ = await invoke(op, api, op.input(), None, upstream, stale)
+    except KycError as exc:  # the upstream refused the token: once more with a refreshed one (stdio only)
+        if exc.status != 401 or not await credentials.refresh(stale, upstream):
+            raise
+        output, _ = await invoke(op, api, op.input(), None, upstream, credentials.token_for(api))
     return output
+
+
+def _ends_stream(exc: KycError) -> bool:
+    """Whether a status read's failure means the listener's token is no good (so polling on is pointless)."""
+    return exc.code in ENDS_STREAM or exc.status == 401
 
 
 def _seen(output: Output) -> tuple[str, str]:
@@ -154,7 +165,7 @@ class StatusWatch:
             try:
                 baseline[api] = _seen(await read_status(self.table, api, upstream, self.credentials))
             except KycError as exc:
-                if exc.code in ENDS_STREAM:
+                if _ends_stream(exc):
                     raise MCPError(INVALID_REQUEST, f"{exc.code}: {exc.message}") from None
                 baseline[api] = None  # the first poll that succeeds notifies: the client reads then
         self.open[principal] += 1
@@ -182,7 +193,7 @@ class StatusWatch:
             try:
                 seen = _seen(await read_status(self.table, api, upstream, self.credentials))
             except KycError as exc:
-                if exc.code in ENDS_STREAM:
+                if _ends_stream(exc):
                     ended.cancel()
                     return
                 logger.warning("status poll of %s failed (%s); polling on", api, exc.code)
