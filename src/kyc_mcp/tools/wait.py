@@ -8,9 +8,10 @@ import time
 import anyio
 from mcp.server.mcpserver import Context
 
+from kyc_mcp.errors import KycError
 from kyc_mcp.flow.facts import FLOWS
 from kyc_mcp.models.wait import FINAL, Resume, WaitRequest, WaitResult, status_uri
-from kyc_mcp.table import Table
+from kyc_mcp.table import Operation, Table
 from kyc_mcp.tools.call import ToolCall
 from kyc_mcp.tools.invoke import invoke
 from kyc_mcp.upstream import Api
@@ -47,6 +48,20 @@ def _resume(flow: Api) -> Resume:
     )
 
 
+async def _read(call: ToolCall, op: Operation, flow: Api) -> tuple[str, str | None]:
+    """The flow's status and the reason of a decision; `not_submitted` when the upstream has no KYC at all (the
+    cardholder API answers 404 where MasterPay answers not_submitted)."""
+    try:
+        output, call.upstream_status = await invoke(op, flow, op.input(), None, call.server.upstream, call.token(flow))
+    except KycError as exc:
+        if exc.status != 404:
+            raise
+        call.upstream_status = 404
+        return "not_submitted", None
+    reason = getattr(output, "reason", None) or getattr(output, "reject_reason", None) or None
+    return str(getattr(output, "status", None) or ""), reason
+
+
 async def wait(call: ToolCall, ctx: Context) -> WaitResult:
     """Poll until decided or `timeout_seconds` pass; `KycError` from a status read propagates."""
     args = call.input
@@ -56,9 +71,8 @@ async def wait(call: ToolCall, ctx: Context) -> WaitResult:
     started = time.monotonic()
     delay, checks = FIRST_DELAY_SECONDS, 0
     while True:
-        output, call.upstream_status = await invoke(op, flow, op.input(), None, call.server.upstream, call.token(flow))
+        status, reason = await _read(call, op, flow)
         checks += 1
-        status = str(getattr(output, "status", None) or "")
         waited = time.monotonic() - started
         final = status in FINAL[flow]
         await ctx.report_progress(
@@ -66,7 +80,6 @@ async def wait(call: ToolCall, ctx: Context) -> WaitResult:
         )
         remaining = args.timeout_seconds - waited
         if final or status == "not_submitted" or remaining <= 0:
-            reason = getattr(output, "reason", None) or getattr(output, "reject_reason", None) or None
             timed_out = not final and status != "not_submitted"
             return WaitResult(
                 flow=flow,
