@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from kyc_mcp.errors import ErrorCode
 from kyc_mcp.flow.facts import FLOWS
+from kyc_mcp.flow.plans import OUT_OF_SCOPE
 from kyc_mcp.operations import TABLE
 from kyc_mcp.table import Operation, Table
 from kyc_mcp.upstream import Api
@@ -40,7 +41,7 @@ def instructions(table: Table) -> str:
         steps, others = flow_tools(table, api)
         also = f" (also: {', '.join(others)})" if others else ""
         parts.append(f"{flow.title}: {' -> '.join(steps)}{also}.")
-    return f"KYC identity verification for two flows, each step in this order. {' '.join(parts)} {RULES}"
+    return f"KYC identity verification for two flows, each step in this order. {' '.join(parts)} {RULES} {OUT_OF_SCOPE}"
 
 
 def tools_table(table: Table = TABLE) -> str:

@@ -88,11 +88,14 @@ class NextStep:
     tool: str
     why: str
     arguments: dict[str, Any] | None = None  # suggested values, never secrets
+    handoff: str | None = None  # the flow outside this server that takes over (the user acts there)
 
     def wire(self) -> dict[str, Any]:
         step: dict[str, Any] = {"tool": self.tool, "why": self.why}
         if self.arguments:
             step["arguments"] = self.arguments
+        if self.handoff:
+            step["handoff"] = self.handoff
         return step
 
 

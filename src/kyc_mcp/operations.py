@@ -20,6 +20,7 @@ from kyc_mcp.flow.effects import (
     Status,
 )
 from kyc_mcp.flow.facts import Evidence, Fact
+from kyc_mcp.flow.plans import ACCOUNT_FLOW, OTHER_ACCOUNT, Advice, FailurePlan
 from kyc_mcp.flow.requirements import DOCUMENT_FACTS, PROOF_OF_ADDRESS
 from kyc_mcp.models import cardholder as ch
 from kyc_mcp.models import masterpay as mp
@@ -165,6 +166,20 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         effects=(Status(), SetsByListed("documents", "document_type", DOCUMENT_FACTS)),
         achieves=(Milestone(Fact.MASTERPAY_SUBMITTED, "submit the profile and documents for review"),),
+        failures=(
+            FailurePlan(
+                (Advice("set {fields} in the profile", Fact.PROFILE_COMPLETE), Advice("then submit again")),
+                upstream_code="MISSING_PROFILE_FIELDS",
+            ),
+            FailurePlan(
+                (Advice("a submission is already pending review: wait for its decision", Fact.MASTERPAY_APPROVED),),
+                upstream_code="KYC_PENDING",
+            ),
+            FailurePlan(
+                (Advice("KYC is already approved and is not repeated", read=Evidence.MASTERPAY_STATUS),),
+                upstream_code="KYC_ALREADY_APPROVED",
+            ),
+        ),
         consent=True,
         sends=f"{PROFILE} and uploaded documents",
         serialized=True,
@@ -196,6 +211,17 @@ OPERATIONS: tuple[Operation, ...] = (
         mp.WalletKyc,
         idempotent=True,
         requires=(need.MASTERPAY_USER, need.WALLET_FIELDS),
+        achieves=(Milestone(Fact.WALLET_KYC, "submit wallet KYC for the card wallet"),),
+        failures=(
+            FailurePlan(
+                (
+                    Advice("set {fields}: the phone fields and passport in the profile", Fact.PROFILE_COMPLETE),
+                    Advice("set the identity document's id_number, if it is among them", Fact.DOCUMENT_NUMBER),
+                    Advice("then submit wallet KYC again"),
+                ),
+                upstream_code="INCOMPLETE_PROFILE",
+            ),
+        ),
         consent=True,
         sends=PROFILE,
         serialized=True,
@@ -232,6 +258,7 @@ OPERATIONS: tuple[Operation, ...] = (
         requires=(need.KYC_FILES,),
         effects=(Sets((Fact.DOCUMENT_VALIDATED,)), RemembersDocument("document_type", "number_id")),
         achieves=(Milestone(Fact.DOCUMENT_VALIDATED, "check the document number before submitting"),),
+        failures=(FailurePlan((OTHER_ACCOUNT,), status=409, words=("another account",)),),
         consent=True,
     ),
     Operation(
@@ -251,6 +278,23 @@ OPERATIONS: tuple[Operation, ...] = (
         achieves=(
             Milestone(Fact.CARDHOLDER_SUBMITTED, "submit the cardholder KYC request", last_upload_as="front_kyc_url"),
         ),
+        failures=(
+            FailurePlan((OTHER_ACCOUNT,), status=409, words=("another account",)),
+            FailurePlan(
+                (Advice("a request is already pending review: wait for its decision", Fact.CARDHOLDER_APPROVED),),
+                status=409,
+                words=("pending",),
+            ),
+            FailurePlan(
+                (Advice("cardholder KYC is already approved: see the cardholder", Fact.CARDHOLDER_CONFIRMED),),
+                status=409,
+                words=("approved",),
+            ),
+            FailurePlan(
+                (Advice("after the user has verified both phone and email, submit again", handoff=ACCOUNT_FLOW),),
+                status=403,
+            ),
+        ),
         consent=True,
         serialized=True,
         verified_by="get_latest_cardholder_kyc",
@@ -267,6 +311,9 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.LatestKyc,
         idempotent=True,
         header_fields={"language": "Accept-Language"},
+        failures=(
+            FailurePlan((Advice("no cardholder KYC yet: upload the document first", Fact.KYC_FILES),), status=404),
+        ),
         effects=(Status(),),
         evidence=Evidence.LATEST_CARDHOLDER_KYC,
     ),
@@ -281,6 +328,12 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.Cardholder,
         idempotent=True,
         effects=(Sets((Fact.CARDHOLDER_APPROVED, Fact.CARDHOLDER_CONFIRMED)),),
+        failures=(
+            FailurePlan(
+                (Advice("the cardholder exists once the KYC is approved: wait for it", Fact.CARDHOLDER_APPROVED),),
+                status=404,
+            ),
+        ),
         achieves=(Milestone(Fact.CARDHOLDER_CONFIRMED, "confirm the cardholder record exists"),),
     ),
     # Either flow

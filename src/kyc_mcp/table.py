@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from mcp.types import ToolAnnotations
 
-from kyc_mcp.errors import NextStep
+from kyc_mcp.errors import KycError, NextStep
 from kyc_mcp.flow.effects import Effect
 from kyc_mcp.flow.facts import FLOWS, Evidence, Fact
+from kyc_mcp.flow.plans import COMPLETE, STATUS_PLANS, Advice, FailurePlan
 from kyc_mcp.flow.requirements import Requirement
 from kyc_mcp.guard.state import FlowState
 from kyc_mcp.models.fields import Input, Output
@@ -60,6 +61,7 @@ class Operation:
     sends: str = ""  # what else leaves with the call, for the consent question (the stored profile, say)
     kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status read
     verified_by: str | None = None  # its recovery: the read showing whether a call whose answer was lost took effect
+    failures: tuple[FailurePlan, ...] = ()  # the next steps after each documented upstream failure
     serialized: bool = False  # a submission: one at a time per principal (a lock in the state store)
 
     def api_for(self, args: Mapping[str, Any]) -> Api:
@@ -111,6 +113,13 @@ class Table:
         if len(self.by_name) < len(self.operations):
             problems.append("two operations share a name")
         needed = {fact for flow in FLOWS.values() for fact in flow.order}
+        advice = [a for plans in STATUS_PLANS.values() for plan in plans for a in plan.advice]
+        advice += [a for steps in COMPLETE.values() for a in steps]
+        advice += [a for op in self.operations for plan in op.failures for a in plan.advice]
+        needed |= {a.fact for a in advice if a.fact is not None}
+        problems += [
+            f"advice reads {a.read}, which no operation reads" for a in advice if a.read and a.read not in self._readers
+        ]
         recorded = {fact for op in self.operations for effect in op.effects for fact in effect.sets()}
         for op in self.operations:
             trusted = {r.recorded for r in op.requires if r.recorded is not None}
@@ -168,6 +177,31 @@ class Table:
                 )
             ]
         return [step]
+
+    def advise(self, advice: Advice, tool: str, fields: list[str]) -> NextStep:
+        """One piece of advice as a next step (`tool`: the operation that failed)."""
+        why = advice.why.replace("{fields}", ", ".join(fields) or "the fields the message names")
+        if advice.fact is not None:
+            step = self.step(advice.fact, why)
+        elif advice.read is not None:
+            step = NextStep(self.reader(advice.read).name, why)
+        else:
+            step = NextStep(tool, why)
+        return replace(step, handoff=advice.handoff)
+
+    def failure_steps(self, op: Operation, error: KycError) -> list[NextStep]:
+        """The plan for a documented upstream failure of `op`; none when no plan matches."""
+        plan = next((plan for plan in op.failures if plan.matches(error)), None)
+        fields = [str(name) for name in error.details.get("missing_fields") or []]
+        return [self.advise(advice, op.name, fields) for advice in plan.advice] if plan else []
+
+    def result_steps(self, api: Api, output: Mapping[str, Any], state: FlowState) -> list[NextStep]:
+        """A successful result's next steps: its status's plan, else the flow's next step, else what follows a
+        completed flow."""
+        plan = next((plan for plan in STATUS_PLANS[api] if plan.matches(output)), None)
+        if plan is None and (steps := self.next_steps(api, state)):
+            return steps
+        return [self.advise(advice, "", []) for advice in (plan.advice if plan else COMPLETE[api])]
 
     def endpoint(self, op: Operation) -> str:
         """The HTTP request an operation sends (for a wait: the status reads it polls)."""

@@ -189,7 +189,8 @@ async def test_cardholder_submission_needs_own_files_and_the_validated_number(
         sandbox.decided(user.email, "cardholder", "approve")
         error = await refused(client, "submit_cardholder_kyc", body, "ALREADY_SUBMITTED")
         assert error["details"]["status"] == "approved"
-        assert (await ok(client, "get_latest_cardholder"))["next_steps"] == []
+        final = (await ok(client, "get_latest_cardholder"))["next_steps"]
+        assert [step["tool"] for step in final] == ["get_latest_cardholder_kyc"] and "card flows" in final[0]["handoff"]
 
 
 async def test_a_principal_remembers_only_its_newest_uploads(connect: Connect, user: User, uploads: Path) -> None:

@@ -59,6 +59,7 @@ async def test_no_latest_kyc_yet_is_a_404_with_the_first_step_next(connect: Conn
 
 async def test_a_bad_token_is_reported_without_echoing_it(connect: Connect) -> None:
     async with connect(None, access_token="not-a-jwt-but-a-secret") as client:
-        error = await refused(client, "get_profile", code="UPSTREAM_4XX")
+        error = await refused(client, "get_profile", code="TOKEN_EXPIRED")
     assert error["details"]["status"] == 401
+    assert "sign in again" in error["message"] and error["next_steps"] == []
     assert "not-a-jwt-but-a-secret" not in str(error)

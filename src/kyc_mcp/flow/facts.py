@@ -22,6 +22,7 @@ class Fact(StrEnum):
     MASTERPAY_SUBMITTED = "masterpay_submitted"
     MASTERPAY_APPROVED = "masterpay_approved"
     DOCUMENT_NUMBER = "document_number"  # the identity document's number is stored (read, never recorded)
+    WALLET_KYC = "wallet_kyc"  # wallet KYC was submitted (a step after approval, never recorded)
     # Cardholder
     KYC_FILES = "kyc_files"
     DOCUMENT_VALIDATED = "document_validated"

@@ -177,7 +177,7 @@ class Guard:
             state = await self._record(call, output, state)
         except KycError as lost:  # applied upstream, but not recorded: say so, and keep the result
             return Outcome("failed", error=_unrecorded(call.op, lost, output), upstream_status=call.upstream_status)
-        output["next_steps"] = [step.wire() for step in self.table.next_steps(call.api, state)]
+        output["next_steps"] = [step.wire() for step in self.table.result_steps(call.api, output, state)]
         return Outcome("allowed", output=output, upstream_status=call.upstream_status)
 
     async def _record(self, call: ToolCall, output: dict[str, Any], state: FlowState) -> FlowState:
@@ -198,8 +198,10 @@ class Guard:
         status = call.upstream_status
         if error.code == ErrorCode.CONSENT_DECLINED:
             return Outcome("consent_declined", error=error, upstream_status=status)
-        if not error.next_steps and error.code != ErrorCode.INTERNAL:
-            error.next_steps = await self._recovery(call.op, call.api, error.code)
+        if not error.next_steps and error.code not in UNGUIDED | {ErrorCode.INTERNAL}:
+            error.next_steps = self.table.failure_steps(call.op, error) or await self._recovery(
+                call.op, call.api, error.code
+            )
         return Outcome("failed", error=error, upstream_status=status)
 
     async def _recovery(self, op: Operation, api: Api, code: ErrorCode) -> list[NextStep]:

@@ -29,6 +29,7 @@ class Step(BaseModel):
     tool: str
     why: str
     arguments: dict[str, Any] | None = None
+    handoff: str | None = None  # the flow outside this server that takes over
 
 
 class Output(BaseModel):

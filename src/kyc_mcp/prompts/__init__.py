@@ -14,6 +14,7 @@ from pydantic import Field
 
 from kyc_mcp.docs import summary
 from kyc_mcp.flow.facts import FLOWS
+from kyc_mcp.flow.plans import OUT_OF_SCOPE
 from kyc_mcp.table import Table
 from kyc_mcp.upstream import Api
 
@@ -21,7 +22,7 @@ RULES = (
     "Rules: never ask me for a password, PIN, OTP or access token (the server has its credentials). For "
     "documents, ask me for the file's path on this computer and pass it as file_path. I will be asked to "
     "confirm before identity data is sent. Every tool result has next_steps: follow them, and explain errors "
-    "to me in plain words."
+    "to me in plain words. A next step with a handoff is something I do elsewhere: tell me where. " + OUT_OF_SCOPE
 )
 
 

@@ -16,6 +16,11 @@ import httpx2
 from kyc_mcp.errors import ErrorCode, KycError
 
 UNKNOWN_OUTCOME = "the request may or may not have been applied, so check the status before sending it again"
+SIGN_IN_AGAIN = (
+    "the KYC service did not accept the access token and it could not be renewed, so the user must sign in again: "
+    "over stdio, update the token in this MCP server's configuration in their MCP host; hosted, sign in again in "
+    "the MCP client. Never ask the user for a password or a token in the conversation"
+)
 
 
 def _body(response: httpx2.Response) -> Any:
@@ -45,7 +50,9 @@ def _failure(response: httpx2.Response, body: Any) -> KycError:
     if isinstance(extra, dict):
         details.update(extra)
     text = quoted(message) if isinstance(message, str) and message else f"the upstream answered HTTP {status}"
-    if status == 409:
+    if status == 401:
+        code, text = ErrorCode.TOKEN_EXPIRED, f"{SIGN_IN_AGAIN} (HTTP 401: {text})"
+    elif status == 409:
         code = ErrorCode.CONFLICT
     elif status >= 500 or status == 429:
         code = ErrorCode.UPSTREAM_UNAVAILABLE
