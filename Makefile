@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 check: lint
-	$(BIN)/python -m pytest -q $(FAST_TESTS)
+	$(BIN)/python -m pytest -q -n 2 $(FAST_TESTS)
 
 demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
