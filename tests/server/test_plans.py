@@ -120,7 +120,7 @@ def test_every_final_status_and_reason_has_next_steps_naming_known_tools(api: st
     [
         ("masterpay", REASONS["DOCUMENT_EXPIRED"].en, "upload_kyc_document", "expired"),
         ("masterpay", REASONS["DOCUMENT_UNREADABLE"].zh, "upload_kyc_document", "unreadable"),
-        ("masterpay", REASONS["DATA_MISMATCH"].en, "submit_kyc", "profile"),
+        ("masterpay", REASONS["DATA_MISMATCH"].en, "update_profile", "profile"),
         ("cardholder", REASONS["DOCUMENT_EXPIRED"].zh, "upload_kyc_file", "expired"),
         ("cardholder", REASONS["RESUBMISSION_REQUIRED"].en, "upload_kyc_file", "unreadable"),
         ("cardholder", REASONS["DATA_MISMATCH"].zh, "submit_cardholder_kyc", "first_name"),

@@ -91,8 +91,12 @@ MISMATCH_WORDS = ("match", "mismatch", "inconsistent", "不符", "不一致")
 NEGATIVE = {api: frozenset(FINAL_STATUSES[api] - {"approved"}) for api in FINAL_STATUSES}  # decided, not approved
 
 
-def _declines(api: Api, documents: Fact, submit: Fact, names: str) -> tuple[StatusPlan, ...]:
-    """The plans for a negative decision of a flow, by reason."""
+MISMATCH = "the details do not match the document"
+UNREADABLE = "the image was unreadable"
+
+
+def _declines(api: Api, documents: Fact, submit: Fact, mismatch: tuple[Advice, ...]) -> tuple[StatusPlan, ...]:
+    """The plans for a negative decision of a flow, by reason (`mismatch`: how its details are corrected)."""
     again = Advice("then submit again", submit)
     negative = NEGATIVE[api]
     return (
@@ -112,26 +116,22 @@ def _declines(api: Api, documents: Fact, submit: Fact, names: str) -> tuple[Stat
             negative,
             UNREADABLE_WORDS,
         ),
-        StatusPlan((Advice(f"the details do not match the document: {names}", submit),), negative, MISMATCH_WORDS),
+        StatusPlan(mismatch, negative, MISMATCH_WORDS),
         StatusPlan(
             (Advice("with the user, check the reason; upload new, clear images of the document", documents), again),
             negative,
-        ),
-        StatusPlan(
-            (Advice("the card could not be set up after this KYC: upload new, clear images", documents), again),
-            frozenset({"failed"}),
-            field="card_status",
         ),
     )
 
 
 STATUS_PLANS: dict[Api, tuple[StatusPlan, ...]] = {
-    "masterpay": (
-        *_declines(
-            "masterpay",
-            Fact.IDENTITY_DOCUMENT,
-            Fact.MASTERPAY_SUBMITTED,
-            "correct the profile (names, date of birth, passport number) to match it",
+    "masterpay": _declines(
+        "masterpay",
+        Fact.IDENTITY_DOCUMENT,
+        Fact.MASTERPAY_SUBMITTED,
+        (
+            Advice(f"{MISMATCH}: correct the profile (names, date of birth, passport number)", Fact.PROFILE_COMPLETE),
+            Advice("then submit again", Fact.MASTERPAY_SUBMITTED),
         ),
     ),
     "cardholder": (
@@ -139,7 +139,20 @@ STATUS_PLANS: dict[Api, tuple[StatusPlan, ...]] = {
             "cardholder",
             Fact.KYC_FILES,
             Fact.CARDHOLDER_SUBMITTED,
-            "submit again with first_name, last_name and date_of_birth exactly as on the document",
+            (
+                Advice(
+                    f"{MISMATCH}: submit again with first_name, last_name and date_of_birth exactly as on it",
+                    Fact.CARDHOLDER_SUBMITTED,
+                ),
+            ),
+        ),
+        StatusPlan(
+            (
+                Advice("the card could not be set up after this KYC: upload new, clear images", Fact.KYC_FILES),
+                Advice("then submit again", Fact.CARDHOLDER_SUBMITTED),
+            ),
+            frozenset({"failed"}),
+            field="card_status",
         ),
     ),
 }
