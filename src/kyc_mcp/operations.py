@@ -311,9 +311,6 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.LatestKyc,
         idempotent=True,
         header_fields={"language": "Accept-Language"},
-        failures=(
-            FailurePlan((Advice("no cardholder KYC yet: upload the document first", Fact.KYC_FILES),), status=404),
-        ),
         effects=(Status(),),
         evidence=Evidence.LATEST_CARDHOLDER_KYC,
     ),
@@ -328,12 +325,6 @@ OPERATIONS: tuple[Operation, ...] = (
         ch.Cardholder,
         idempotent=True,
         effects=(Sets((Fact.CARDHOLDER_APPROVED, Fact.CARDHOLDER_CONFIRMED)),),
-        failures=(
-            FailurePlan(
-                (Advice("the cardholder exists once the KYC is approved: wait for it", Fact.CARDHOLDER_APPROVED),),
-                status=404,
-            ),
-        ),
         achieves=(Milestone(Fact.CARDHOLDER_CONFIRMED, "confirm the cardholder record exists"),),
     ),
     # Either flow
