@@ -225,3 +225,14 @@ def test_redaction_of_adversarial_runs_grows_linearly(run: str) -> None:
     if ratio >= GROWTH_BOUND:  # once more, in case a neighbour on this shared machine took the CPU
         ratio = min(ratio, growth(run))
     assert ratio < GROWTH_BOUND, f"{run}: 16x the input took {ratio:.0f}x the time (linear ~16x, quadratic ~256x)"
+
+
+def test_an_identity_pair_after_any_ordinary_text_is_masked() -> None:
+    """A name whose next word could extend it (`pincode passport no: E123`) must not hide the pair after it."""
+    cases = [case for case in TEXT_CASES if case.name.startswith("identity")]
+    tried = 0
+    for case in cases:
+        for ordinary in ORDINARY_TEXTS:
+            check_mixture(f"{ordinary} {case.payload}", [case], [ordinary], textual=True)
+            tried += 1
+    assert tried >= 1000

@@ -332,13 +332,14 @@ def _pair_at(text: str, hit: int, floor: int) -> tuple[tuple[int, int, str] | No
     kind = kind_of_words(_words_before(text, start) + name, query) if not scheme else "secret"
     following, after = _next_word(text, end)
     extra = words(following)
+    name_end = end  # where scanning resumes when no pair is found: the next word may be a name of its own
     if extra and (longer := kind_of_words([*name, *extra])) is not None:
         kind, end = longer, after  # `passport no E123`, `id no K123`, `card number 4111...`
     if kind is None or kind == "base64":
-        return None, end
+        return None, name_end
     begin, separator = _separator(text, end)
     if not separator:
-        return None, end
+        return None, name_end
     value_start, value_end = _value_span(text, begin)
     if name[-1] == "cookie":  # a cookie header's value is the rest of its line: `sid=...; other=...`
         value_end = max(value_end, _first_of(text, value_start, "\n" + _QUOTE_CHARS))
@@ -349,7 +350,7 @@ def _pair_at(text: str, hit: int, floor: int) -> tuple[tuple[int, int, str] | No
         scheme = "any"
     new = _replacement(kind, scheme, value, "explicit" if scheme == "any" else separator)
     if new is None:
-        return None, end
+        return None, name_end
     return (value_start, value_end, new), max(value_end, end)
 
 
