@@ -29,6 +29,7 @@ from kyc_mcp.upstream import Api, Upstream
 
 CLOCK_SKEW_SECONDS = 30
 REFRESH_PATH = "/api/v1/auth/refresh"
+ANONYMOUS = "anonymous"  # whom flow state belongs to when a call brings no credentials
 NO_TOKEN = (
     "No KYC access token is configured for this server. Ask the user to add AIOT_ACCESS_TOKEN (and "
     "AIOT_REFRESH_TOKEN) to this MCP server's configuration in their MCP host, then retry. Never ask the user "

@@ -25,7 +25,7 @@ from kyc_mcp.flow import effects, requirements
 from kyc_mcp.flow.evidence import Reads
 from kyc_mcp.flow.facts import Evidence
 from kyc_mcp.guard.audit import AuditLog
-from kyc_mcp.guard.auth import CredentialSource
+from kyc_mcp.guard.auth import ANONYMOUS, CredentialSource
 from kyc_mcp.guard.outgoing import notify_failure
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import FlowState, StateStore
@@ -33,7 +33,6 @@ from kyc_mcp.table import Operation, Table
 from kyc_mcp.tools import ServerContext, ToolCall, validated
 from kyc_mcp.upstream import Api, Upstream
 
-ANONYMOUS = "anonymous"
 UNGUIDED = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED, ErrorCode.STATE_UNAVAILABLE})  # no step fixes
 Decision = Literal["allowed", "invalid", "refused", "failed", "consent_requested", "consent_declined"]
 SHELL = CallToolResult(content=[]).model_dump(by_alias=True, mode="json", exclude_none=True)  # a result's envelope

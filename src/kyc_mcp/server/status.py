@@ -32,7 +32,7 @@ from mcp.types import INVALID_REQUEST, SubscriptionsListenResult
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import ErrorCode, KycError
-from kyc_mcp.guard.auth import CredentialSource
+from kyc_mcp.guard.auth import ANONYMOUS, CredentialSource
 from kyc_mcp.models.fields import Output
 from kyc_mcp.models.wait import status_uri
 from kyc_mcp.table import Table
@@ -41,7 +41,6 @@ from kyc_mcp.tools.wait import BACKOFF, FIRST_DELAY_SECONDS, MAX_DELAY_SECONDS
 from kyc_mcp.upstream import Api, Upstream
 
 logger = logging.getLogger(__name__)
-ANONYMOUS = "anonymous"
 ENDS_STREAM = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED})  # the listener's token is no good
 _LISTEN: ContextVar[object | None] = ContextVar("kyc_mcp_listen", default=None)  # the current listen stream
 
