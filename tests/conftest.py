@@ -8,6 +8,8 @@
   flows that must reach approval.
 - `sandbox_factory`: starts function-scoped sandboxes with given `SandboxSettings` keywords.
 - `uploads`: the one folder the MCP server may upload from, with a valid JPEG, PNG and PDF.
+- every test has a credential store of its own (`KYC_MCP_STATE_DIR`, a fresh folder), no keyring backend chosen,
+  no display and no `BROWSER`: no test reads or writes this machine's real sign-in or opens a browser.
 - `connect`: `async with connect(user, mode=..., **settings) as client`: a real in-memory MCP client of a fresh
   server whose upstream is the session sandbox over HTTP.
 
@@ -38,6 +40,16 @@ from tests.support.mcp_client import Connect
 hypothesis_settings.register_profile("default", hypothesis_settings.default, deadline=None, max_examples=130)
 hypothesis_settings.register_profile("fuzz", hypothesis_settings.default, deadline=None, max_examples=2000)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def own_credential_store(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This test's own state folder (credentials, login attempts, refresh locks), inherited by subprocesses."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("KYC_MCP_STATE_DIR", str(folder))
+    for var in ("PYTHON_KEYRING_BACKEND", "DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(var, raising=False)
+    return folder
 
 
 @pytest.fixture(scope="session")
