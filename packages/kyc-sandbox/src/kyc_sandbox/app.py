@@ -128,6 +128,8 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
         runtime=Runtime(settings.review_delay_seconds, settings.auto_approve),
         jwt_secret=secret or db.meta("jwt_secret", secrets.token_urlsafe(48)),
         clock=Clock(db),
+        access_token_seconds=settings.access_token_seconds,
+        refresh_token_seconds=settings.refresh_token_seconds,
     )
     app = Starlette(
         routes=_routes(),

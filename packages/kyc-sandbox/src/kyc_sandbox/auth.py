@@ -1,6 +1,7 @@
 """Sandbox accounts and tokens: login, refresh (with rotation), lockout, and the bearer check.
 
-Access tokens are HS256 JWTs valid one hour; refresh tokens are opaque, valid 30 days, stored as hashes.
+Access tokens are HS256 JWTs valid one hour; refresh tokens are opaque, valid 30 days, stored as hashes (both
+lifetimes are settings: `KYC_SANDBOX_ACCESS_TOKEN_SECONDS`, `KYC_SANDBOX_REFRESH_TOKEN_SECONDS`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from .envelopes import ApiError, ok
 ISSUER = "kyc-mcp-sandbox"
 AUDIENCE = "aiot-api"
 ACCESS_TOKEN_SECONDS = 3600
-REFRESH_TOKEN_SECONDS = 30 * 24 * 3600
 MAX_FAILED_LOGINS = 5
 _PBKDF2_ROUNDS = 20_000  # a sandbox: cheap enough for tests that create many users
 
@@ -93,13 +93,13 @@ def _token_pair(request: Request, user: dict[str, Any]) -> dict[str, Any]:
         "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
         _digest(refresh),
         user["id"],
-        time.time() + REFRESH_TOKEN_SECONDS,
+        time.time() + sandbox.refresh_token_seconds,
     )
     return {
-        "access_token": issue_access_token(sandbox.jwt_secret, user),
+        "access_token": issue_access_token(sandbox.jwt_secret, user, sandbox.access_token_seconds),
         "refresh_token": refresh,
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_SECONDS,
+        "expires_in": int(sandbox.access_token_seconds),
     }
 
 

@@ -28,6 +28,8 @@ class SandboxSettings(BaseModel):
     review_delay_seconds: float = 2.0
     auto_approve: bool = False
     jwt_secret: SecretStr | None = None
+    access_token_seconds: float = Field(default=3600, gt=0)  # the platform's: one hour
+    refresh_token_seconds: float = Field(default=30 * 24 * 3600, gt=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SandboxSettings:
@@ -53,4 +55,6 @@ ENV = {
     "review_delay_seconds": "KYC_SANDBOX_REVIEW_DELAY",
     "auto_approve": "KYC_SANDBOX_AUTO_APPROVE",
     "jwt_secret": "KYC_SANDBOX_JWT_SECRET",
+    "access_token_seconds": "KYC_SANDBOX_ACCESS_TOKEN_SECONDS",
+    "refresh_token_seconds": "KYC_SANDBOX_REFRESH_TOKEN_SECONDS",
 }

@@ -31,6 +31,8 @@ class SandboxState:
     runtime: Runtime
     jwt_secret: str
     clock: Clock  # when reviews are due (`POST /sandbox/clock` advances it)
+    access_token_seconds: float = 3600.0  # lifetimes of the tokens that login and refresh issue
+    refresh_token_seconds: float = 30 * 24 * 3600.0
     request_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
     requests_seen: int = 0  # every API request ever logged: the next entry's `seq` is one more
 
