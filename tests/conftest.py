@@ -8,8 +8,8 @@
   flows that must reach approval.
 - `sandbox_factory`: starts function-scoped sandboxes with given `SandboxSettings` keywords.
 - `uploads`: the one folder the MCP server may upload from, with a valid JPEG, PNG and PDF.
-- every test has a credential store of its own (`KYC_MCP_STATE_DIR`, a fresh folder), no keyring backend chosen,
-  no display and no `BROWSER`: no test reads or writes this machine's real sign-in or opens a browser.
+- every test has a credential store of its own (`KYC_MCP_STATE_DIR`, a fresh folder), the keyring backend that
+  stores nothing (so the 0600 file is used; a test may choose `keyrings.alt`), no display and no `BROWSER`: no test reads or writes this machine's real sign-in or opens a browser.
 - `connect`: `async with connect(user, mode=..., **settings) as client`: a real in-memory MCP client of a fresh
   server whose upstream is the session sandbox over HTTP.
 
@@ -47,7 +47,8 @@ def own_credential_store(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     """This test's own state folder (credentials, login attempts, refresh locks), inherited by subprocesses."""
     folder = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("KYC_MCP_STATE_DIR", str(folder))
-    for var in ("PYTHON_KEYRING_BACKEND", "DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")  # never a real keychain
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
         monkeypatch.delenv(var, raising=False)
     return folder
 

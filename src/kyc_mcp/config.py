@@ -39,6 +39,10 @@ class Settings(BaseModel):
     refresh_token: SecretStr | None = None
     cardholder_access_token: SecretStr | None = None
     upload_roots: tuple[Path, ...] = ()
+    # Signing in (stdio): where `kyc-mcp login` and the sign-in page keep the platform's tokens, and the page.
+    credential_store: Literal["auto", "keyring", "file"] = "auto"  # auto: the OS keychain, else a 0600 file
+    open_browser: Literal["auto", "never"] = "auto"  # auto: open the sign-in page itself on a desktop
+    sign_in_wait_seconds: float = Field(default=45.0, gt=0, le=600)  # a call waits this long for the page
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry_budget_seconds: float = Field(default=10.0, ge=0, le=300)
     consent: Literal["auto", "required", "never"] = "auto"
@@ -107,13 +111,9 @@ class Settings(BaseModel):
     @field_validator("upload_roots")
     @classmethod
     def _check_roots(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
-        resolved = []
-        for root in roots:
-            path = root.expanduser().resolve()
-            if not path.is_dir():
-                raise ValueError(f"{root} is not an existing folder")
-            resolved.append(path)
-        return tuple(resolved)
+        # A missing folder is kept, not refused: the server still starts, uploads by path explain it (tools/files.py)
+        # and `kyc-mcp doctor` reports it, instead of the host showing only "Connection closed".
+        return tuple(root.expanduser().resolve() for root in roots)
 
     @field_validator("api_base_url", "cardholder_base_url", "jwks_url", "auth_issuer_url", "public_url")
     @classmethod
@@ -148,6 +148,9 @@ _SETTINGS_ENV = {
     "refresh_token": "AIOT_REFRESH_TOKEN",
     "cardholder_access_token": "AIOT_CARDHOLDER_ACCESS_TOKEN",
     "upload_roots": "KYC_MCP_UPLOAD_ROOTS",
+    "credential_store": "KYC_MCP_CREDENTIAL_STORE",
+    "open_browser": "KYC_MCP_OPEN_BROWSER",
+    "sign_in_wait_seconds": "KYC_MCP_SIGN_IN_WAIT",
     "timeout_seconds": "KYC_MCP_TIMEOUT",
     "retry_budget_seconds": "KYC_MCP_RETRY_BUDGET",
     "consent": "KYC_MCP_CONSENT",
