@@ -1,6 +1,7 @@
 """Configuration from the environment: defaults, overrides, clear errors, and secrets that never print."""
 
 import json
+import os
 import pickle
 
 import pytest
@@ -93,3 +94,11 @@ def test_hosted_settings_are_checked_and_their_secrets_never_print():
         with pytest.raises(ConfigError, match=variable) as caught:
             Settings.from_env(env)
         assert "too-short-key" not in str(caught.value)
+
+
+def test_a_missing_upload_folder_is_kept_resolved_not_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here").mkdir()
+    settings = Settings.from_env({"KYC_MCP_UPLOAD_ROOTS": f"here{os.pathsep}not-yet/made"})
+    assert settings.upload_roots == (tmp_path.resolve() / "here", tmp_path.resolve() / "not-yet" / "made")
+    assert not settings.upload_roots[1].exists()

@@ -43,11 +43,11 @@ async def test_serve_over_stdio_runs_both_flows(sandbox: Sandbox, user: User, up
     assert user.masterpay_status()["status"] == "approved"
 
 
-async def test_serve_refuses_bad_configuration_with_a_clear_message(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "KYC_MCP_UPLOAD_ROOTS": str(tmp_path / "missing")}
+async def test_serve_refuses_bad_configuration_with_a_clear_message() -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "KYC_MCP_TIMEOUT": "soon"}  # a missing upload folder is not fatal
     done = subprocess.run(
         [sys.executable, "-m", "kyc_mcp", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 2
-    assert "KYC_MCP_UPLOAD_ROOTS" in done.stderr and "Traceback" not in done.stderr
+    assert "KYC_MCP_TIMEOUT" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""

@@ -28,7 +28,7 @@ from kyc_mcp.server import protocol
 from kyc_mcp.server.resources import build_resources
 from kyc_mcp.server.status import StatusWatch
 from kyc_mcp.table import Operation, Table
-from kyc_mcp.tools import ConsentHook, ServerContext, build_tools
+from kyc_mcp.tools import ConsentHook, ServerContext, build_tools, files
 from kyc_mcp.upstream import Upstream
 
 NAME = "kyc-mcp"
@@ -76,6 +76,8 @@ def build_server(
                 store.name,
                 exc.details.get("reason"),
             )
+        if missing := tuple(root for root in settings.upload_roots if not root.is_dir()):
+            logger.warning("uploads by file_path: %s", files.missing_roots(missing))
         try:
             async with Upstream(settings) as upstream:
                 yield ServerContext(settings, table, upstream, credentials.token_for)

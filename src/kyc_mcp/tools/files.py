@@ -1,8 +1,9 @@
 """Reading an upload's bytes from a `FileSource`, with every check made before anything is sent.
 
-A path must resolve (symlinks followed) inside one of the configured upload roots, name a regular file of at
-most 15 MB, and start with the magic bytes of JPEG, PNG or PDF matching its extension; base64 data must
-decode and its bytes must match the declared MIME type and file name. A path is opened once, and what was
+A path must resolve (symlinks followed) inside one of the configured upload roots (a configured folder that does
+not exist is named in the refusal: the server starts without it), name a regular file of at most 15 MB, and start
+with the magic bytes of JPEG, PNG or PDF matching its extension; base64 data must decode and its bytes must match
+the declared MIME type and file name. A path is opened once, and what was
 opened is checked through its descriptor (where it really is, its type, its size) and read from it, so a file
 swapped in after the check is never sent. A call reads its file once: the guard's validation step `check`s it,
 and the consent question and the upload use those same bytes (kept on the call, `tools.call.ToolCall.file`).
@@ -75,6 +76,9 @@ def _from_path(raw: str, roots: tuple[Path, ...]) -> LocalFile:
     given = Path(raw).expanduser()
     if not given.is_absolute():
         raise _refuse("file_path must be an absolute path", "file_path")
+    missing = tuple(root for root in roots if not root.is_dir())  # checked per call: creating one is enough
+    if missing and _inside(given.resolve(), missing):
+        raise _refuse(missing_roots(missing), "file_path", missing_roots=[str(root) for root in missing])
     try:
         path = given.resolve(strict=True)
     except (OSError, RuntimeError):
@@ -84,9 +88,23 @@ def _from_path(raw: str, roots: tuple[Path, ...]) -> LocalFile:
     return _checked(path.name, None, _read_once(path, roots), "file_path")
 
 
+def missing_roots(missing: tuple[Path, ...]) -> str:
+    """Which configured upload folders do not exist, and what to do (the server starts without them)."""
+    folders = ", ".join(str(root) for root in missing)
+    named, it = f"the folder {folders} named by {ROOTS_VARIABLE} does not exist", "it"
+    if len(missing) > 1:
+        named, it = f"the folders {folders} named by {ROOTS_VARIABLE} do not exist", "them"
+    return (
+        f"{named}: create {it} or fix the setting in the host's configuration, then retry; small files can be "
+        "sent as file_data meanwhile"
+    )
+
+
 def _outside(roots: tuple[Path, ...]) -> KycError:
+    missing = tuple(root for root in roots if not root.is_dir())
+    also = f"; also, {missing_roots(missing)}" if missing else ""
     return _refuse(
-        f"the file is outside the folders allowed for uploads ({ROOTS_VARIABLE})",
+        f"the file is outside the folders allowed for uploads ({ROOTS_VARIABLE}){also}",
         "file_path",
         allowed_roots=[str(root) for root in roots],
     )
