@@ -142,11 +142,14 @@ def _refused(exc: KycError, attempts: Attempts, base_url: str, email: str) -> Lo
 
 
 async def refresh_tokens(upstream: Upstream, refresh_token: str) -> Tokens | None:
-    """New tokens for a refresh token (the platform rotates it), or None when the platform refused it."""
+    """New tokens for a refresh token (the platform rotates it); None when the platform refused it. A platform
+    that cannot be reached raises `KycError`: the refresh token may still be good."""
     try:
         reply = await upstream.call(
             "masterpay", "POST", REFRESH_PATH, token=None, json={"refresh_token": refresh_token}
         )
-    except KycError:
-        return None
+    except KycError as exc:
+        if exc.status in (400, 401, 403):
+            return None
+        raise
     return _tokens(reply.data)

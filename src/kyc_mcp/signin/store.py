@@ -16,10 +16,12 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import anyio
 import filelock
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -215,13 +217,13 @@ class CredentialStore:
     def delete(self, base_url: str) -> bool:
         return self.backend.erase(base_url)
 
-    @contextlib.contextmanager
-    def refresh_lock(self, base_url: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-        """Held across processes while one of them spends the refresh token of `base_url`."""
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self, base_url: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> AsyncIterator[None]:
+        """Held across processes while one of them spends the refresh token of `base_url` (or saves a login)."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = filelock.FileLock(self.folder / f"refresh-{digest(base_url)[:16]}.lock", thread_local=False)
         try:
-            lock.acquire(timeout=timeout)
+            await anyio.to_thread.run_sync(partial(lock.acquire, timeout=timeout))
         except filelock.Timeout:
             raise StoreError(f"another kyc-mcp process held the sign-in lock for {timeout:.0f} s; try again") from None
         try:

@@ -17,9 +17,10 @@ from kyc_mcp.errors import ErrorCode, KycError
 
 UNKNOWN_OUTCOME = "the request may or may not have been applied, so check the status before sending it again"
 SIGN_IN_AGAIN = (
-    "the KYC service did not accept the access token and it could not be renewed, so the user must sign in again: "
-    "over stdio, update the token in this MCP server's configuration in their MCP host; hosted, sign in again in "
-    "the MCP client. Never ask the user for a password or a token in the conversation"
+    "the KYC platform did not accept the user's sign-in and it could not be renewed, so the user must sign in "
+    "again: on their own computer, call this tool again to open the sign-in page (or ask the user to run "
+    "`kyc-mcp login` in a terminal); hosted, sign in again in the MCP client. Never ask the user for a password or "
+    "a token in the conversation"
 )
 
 
