@@ -1,10 +1,11 @@
-"""`kyc-mcp doctor`: the configuration, the state store, each API's reachability, and each token's presence,
-expiry and acceptance. The HTTP transport's `/readyz` uses the same store and API checks.
+"""`kyc-mcp doctor`: the configuration, the state store, the credential store, each API's reachability, and each
+token's source (a variable, or the sign-in `kyc-mcp login` stored in the keychain or a file; variables win),
+presence, expiry and acceptance. The HTTP transport's `/readyz` uses the same state store and API checks.
 
 It reads the same environment as `kyc-mcp serve` and makes one read-only request per API (the profile, and the
-latest cardholder KYC: neither changes anything upstream). It never refreshes a token (a refresh rotates the
-refresh token) and never prints one: every line passes through the redactor that knows the configured secrets.
-Exit status 0 when no check failed, 1 otherwise (warnings do not fail).
+latest cardholder KYC: neither changes anything upstream). It never uses a refresh token (a refresh rotates it),
+so one is reported present but unverified, and never prints a token: every line passes through a redactor that
+knows the configured and stored secrets. Exit status 0 when no check failed, 1 otherwise (warnings do not fail).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal, TextIO
 
 import anyio
+from pydantic import SecretStr
 
 from kyc_mcp.config import _SETTINGS_ENV, ConfigError, Settings
 from kyc_mcp.errors import KycError
@@ -24,11 +26,13 @@ from kyc_mcp.guard.auth import CLOCK_SKEW_SECONDS, claims
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
 from kyc_mcp.operations import TABLE
+from kyc_mcp.signin.store import CredentialStore, StoredLogin, StoreError, digest, open_credential_store
 from kyc_mcp.upstream import Api, Upstream
 
 PROBES: dict[Api, Evidence] = {"masterpay": Evidence.PROFILE, "cardholder": Evidence.LATEST_CARDHOLDER_KYC}
 PROBE_TIMEOUT_SECONDS = 10.0
 Verdict = Literal["ok", "warn", "fail"]
+Source = Literal["variable", "keychain", "file"]  # where a credential comes from
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Check:
     name: str
     verdict: Verdict
     detail: str
+    source: Source | None = None  # for a credential's checks
 
 
 def _duration(seconds: float) -> str:
@@ -66,9 +71,20 @@ def _settings_checks(settings: Settings) -> list[Check]:
             )
         )
     else:
-        unreadable = [str(root) for root in settings.upload_roots if not os.access(root, os.R_OK | os.X_OK)]
+        missing = [str(root) for root in settings.upload_roots if not root.is_dir()]
+        unreadable = [
+            str(root) for root in settings.upload_roots if root.is_dir() and not os.access(root, os.R_OK | os.X_OK)
+        ]
         folders = ", ".join(str(root) for root in settings.upload_roots)
-        if unreadable:
+        if missing:
+            variable = _SETTINGS_ENV["upload_roots"]
+            detail = (
+                f"{variable} names {'folders that do' if len(missing) > 1 else 'a folder that does'} not exist: "
+                f"{', '.join(missing)}; uploads by file_path from {'them' if len(missing) > 1 else 'it'} are "
+                f"refused: create {'them' if len(missing) > 1 else 'it'} or fix {variable}"
+            )
+            checks.append(Check("upload folders", "fail", detail))
+        elif unreadable:
             checks.append(Check("upload folders", "fail", f"not readable by this user: {', '.join(unreadable)}"))
         else:
             checks.append(Check("upload folders", "ok", folders))
@@ -83,30 +99,118 @@ def _settings_checks(settings: Settings) -> list[Check]:
     return checks
 
 
-def _token_check(api: Api, settings: Settings) -> tuple[Check, str | None]:
-    """Presence and expiry of the API's token; the token itself for the probe (None when it is not usable)."""
-    own = api == "cardholder" and settings.cardholder_access_token is not None
-    variable = _SETTINGS_ENV["cardholder_access_token" if own else "access_token"]
-    secret = settings.access_token if api == "masterpay" else settings.cardholder_token
+SIGN_IN = "run `kyc-mcp login` (or sign in when the assistant asks)"
+NOT_SIGNED_IN = f"not signed in: {SIGN_IN}"
+REFRESH_UNVERIFIED = (
+    "present, not verified: checking it would spend it; the server refreshes with it when the access token expires"
+)
+# Variables win over a stored sign-in, so a new sign-in helps only once they are gone.
+SIGN_IN_WITHOUT_VARIABLES = (
+    f"remove {_SETTINGS_ENV['access_token']} and {_SETTINGS_ENV['refresh_token']} from the host's configuration "
+    f"(they win over a stored sign-in), then {SIGN_IN}"
+)
+
+
+@dataclass(frozen=True)
+class Login:
+    """The platform tokens a stdio server would start with, and where they come from (never printed)."""
+
+    source: Source
+    origin: str  # where the access token comes from, in words
+    access: str | None
+    refresh: str | None
+    refresh_origin: str  # where the refresh token comes from, in words
+    again: str  # how to sign in again when these fail
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return (value.get_secret_value() or None) if value is not None else None
+
+
+def _stored(settings: Settings) -> tuple[Check, StoredLogin | None, CredentialStore | None]:
+    """The credential store's check, the sign-in it holds for the API base URL, and the store."""
+    try:
+        store = open_credential_store(settings.credential_store)
+        stored = store.load(settings.api_base_url)
+    except StoreError as exc:
+        return Check("credential store", "fail", str(exc)), None, None
+    held = f"holds the sign-in{f' of {stored.email}' if stored.email else ''}" if stored else "no sign-in"
+    return Check("credential store", "ok", f"{store.describe()}: {held} for {settings.api_base_url}"), stored, store
+
+
+def credentials(settings: Settings) -> tuple[list[Check], Login | None]:
+    """Where a stdio server's tokens come from: the variables win over a stored sign-in, except that a stored
+    rotation of the variables' own refresh token (saved when the server refreshed them) is what it starts from."""
+    check, stored, store = _stored(settings)
+    access, refresh = _secret(settings.access_token), _secret(settings.refresh_token)
+    if not (access or refresh):
+        if stored is None or store is None:
+            return [check], None
+        where = f"stored by `kyc-mcp login` in {store.describe()}"
+        tokens = _secret(stored.access_token), _secret(stored.refresh_token)
+        return [check], Login(store.source, where, *tokens, where, SIGN_IN)
+    names = [_SETTINGS_ENV[n] for n, v in (("access_token", access), ("refresh_token", refresh)) if v]
+    variables = f"{' and '.join(names)} (variable{'s' if len(names) > 1 else ''})"
+    if stored is not None and store is not None:
+        if refresh is not None and stored.origin == digest(refresh):
+            rotated = f"the newest rotation of {variables}, saved in {store.describe()}"
+            tokens = _secret(stored.access_token), _secret(stored.refresh_token) or refresh
+            return [check], Login(store.source, rotated, *tokens, rotated, SIGN_IN_WITHOUT_VARIABLES)
+        check = replace(
+            check, detail=f"{check.detail}; not used: {variables} win{'' if len(names) > 1 else 's'} over it"
+        )
+    refresh_origin = f"{_SETTINGS_ENV['refresh_token']} (variable)"
+    return [check], Login("variable", variables, access, refresh, refresh_origin, SIGN_IN_WITHOUT_VARIABLES)
+
+
+def _token_check(api: Api, settings: Settings, login: Login | None) -> tuple[Check, str | None]:
+    """Presence, source and expiry of the API's token; the token itself for the probe (None when not usable)."""
     name = f"{api} token"
-    if secret is None:
-        return Check(name, "fail", f"{variable} is not set: every {api} tool will answer AUTH_REQUIRED"), None
-    token = secret.get_secret_value()
-    exp = (claims(token) or {}).get("exp")
+    if api == "cardholder" and settings.cardholder_access_token is not None:
+        variable = _SETTINGS_ENV["cardholder_access_token"]
+        again = f"replace {variable}, or remove it to use the shared sign-in ({variable} is never refreshed)"
+        login = Login("variable", f"{variable} (variable)", _secret(settings.cardholder_access_token), None, "", again)
+    elif login is None:
+        detail = f"{NOT_SIGNED_IN}; {_SETTINGS_ENV['access_token']} is not set and no sign-in is stored"
+        return Check(name, "fail", detail), None
+    verdict, detail, token = _expiry(login)
+    return Check(name, verdict, detail, login.source), token
+
+
+def _expiry(login: Login) -> tuple[Verdict, str, str | None]:
+    """The verdict on the access token's expiry, in words, and the token when the probe may use it."""
+    if login.access is None:
+        detail = (
+            f"no access token, only a refresh token ({login.refresh_origin}): the server will try to refresh on "
+            f"the first call; if that fails, {login.again}"
+        )
+        return "warn", detail, None
+    exp = (claims(login.access) or {}).get("exp")
     if not isinstance(exp, int | float):
-        return Check(name, "ok", f"{variable} is set (not a JWT, so its expiry is unknown)"), token
+        return "ok", f"{login.origin}: present (not a JWT, so its expiry is unknown)", login.access
     left = exp - time.time()
     if left > 0:
-        return Check(name, "ok", f"{variable} is set (a JWT that expires in {_duration(left)})"), token
+        return "ok", f"{login.origin}: a JWT that expires in {_duration(left)}", login.access
     if left + CLOCK_SKEW_SECONDS > 0:
-        return Check(name, "warn", f"{variable} expired {_duration(left)} ago (within the allowed clock skew)"), token
-    if settings.refresh_token is not None:
+        return "warn", f"{login.origin}: expired {_duration(left)} ago (within the clock skew)", login.access
+    if login.refresh is not None:
         detail = (
-            f"{variable} expired {_duration(left)} ago; the server will renew it with "
-            f"{_SETTINGS_ENV['refresh_token']} on first use (not tried here: a refresh rotates the refresh token)"
+            f"{login.origin}: expired {_duration(left)} ago; the server will try to refresh it on the first call "
+            f"(not tried here: a refresh rotates the refresh token); if that fails, {login.again}"
         )
-        return Check(name, "warn", detail), None
-    return Check(name, "fail", f"{variable} expired {_duration(left)} ago and no refresh token is set"), None
+        return "warn", detail, None
+    return (
+        "fail",
+        f"{login.origin}: expired {_duration(left)} ago, with no refresh token to renew it; {login.again}",
+        None,
+    )
+
+
+def _refresh_check(login: Login) -> Check:
+    """A refresh token is never spent here (a refresh rotates it), so it is never more than a warning."""
+    if login.refresh is None:
+        return Check("refresh token", "warn", f"none: when the access token expires, {login.again}", login.source)
+    return Check("refresh token", "warn", f"{login.refresh_origin}: {REFRESH_UNVERIFIED}", login.source)
 
 
 async def probe(api: Api, token: str | None, upstream: Upstream, base_url: str) -> list[Check]:
@@ -174,9 +278,9 @@ def _bearer_check(settings: Settings) -> Check:
     return Check("bearer tokens", "ok", f"each request's token is verified with {source}{audience}")
 
 
-async def diagnose(settings: Settings, hosted: bool = False) -> list[Check]:
+async def diagnose(settings: Settings, hosted: bool = False, redactor: Redactor | None = None) -> list[Check]:
     """Every check, in the order they are shown; `hosted`: for `serve --transport http`, whose requests bring
-    their own tokens (the configured ones are not used)."""
+    their own tokens (the configured and stored ones are not used). `redactor` learns every token found."""
     checks = _settings_checks(settings)
     if settings.state_url is not None:
         store = open_store(settings)
@@ -188,9 +292,15 @@ async def diagnose(settings: Settings, hosted: bool = False) -> list[Check]:
     if hosted:
         checks.append(_bearer_check(settings))
     else:
+        found, login = await anyio.to_thread.run_sync(credentials, settings)
+        if redactor is not None and login is not None:
+            redactor.add_secrets([login.access, login.refresh])
+        checks += found
         for api in settings.toolsets:
-            token_check, tokens[api] = _token_check(api, settings)
+            token_check, tokens[api] = _token_check(api, settings, login)
             checks.append(token_check)
+        if login is not None:
+            checks.append(_refresh_check(login))
     return checks + await probe_apis(settings, tokens)
 
 
@@ -200,7 +310,7 @@ def run(settings: Settings, out: TextIO, as_json: bool = False, hosted: bool = F
     redactor.add_secrets(
         [s.get_secret_value() for s in (settings.access_token, settings.refresh_token, settings.cardholder_token) if s]
     )
-    checks = [Check(c.name, c.verdict, redactor.text(c.detail)) for c in anyio.run(diagnose, settings, hosted)]
+    checks = [replace(c, detail=redactor.text(c.detail)) for c in anyio.run(diagnose, settings, hosted, redactor)]
     failed = any(c.verdict == "fail" for c in checks)
     if as_json:
         print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2), file=out)
