@@ -75,7 +75,7 @@ def test_sensitive_settings_are_secret_variables_and_no_default_is_a_secret() ->
     for key, variable in env_of.items():
         if variable in SECRET_VARIABLES:
             assert key in sensitive, f"{variable} is a secret: {key} must be sensitive"
-    assert user_config["access_token"]["required"] is True
+    assert not any(entry["required"] for key, entry in user_config.items() if key in sensitive)
     redactor = Redactor()
     for key, entry in user_config.items():
         defaults = entry.get("default", [])
@@ -90,12 +90,25 @@ def test_registry_entry_marks_tokens_secret() -> None:
     (package,) = entry["packages"]
     assert package["registryType"] == "pypi" and package["transport"] == {"type": "stdio"}
     variables = {variable["name"]: variable for variable in package["environmentVariables"]}
-    for name in ("AIOT_ACCESS_TOKEN", "AIOT_REFRESH_TOKEN"):
-        assert variables[name]["isSecret"] is True
-        assert "default" not in variables[name]
-    assert variables["AIOT_ACCESS_TOKEN"]["isRequired"] is True
+    assert variables["AIOT_ACCESS_TOKEN"]["isSecret"] is True and "default" not in variables["AIOT_ACCESS_TOKEN"]
+    assert variables["AIOT_ACCESS_TOKEN"]["isRequired"] is False and "AIOT_REFRESH_TOKEN" not in variables
     for name, variable in variables.items():
         assert variable["isSecret"] is (name in SECRET_VARIABLES), name
+
+
+def test_the_bundle_asks_for_no_token() -> None:
+    """The user signs in (in the conversation, or `kyc-mcp login`): the access token is an optional, advanced
+    override, and no refresh token is asked for."""
+    manifest = json.loads(checked_in("manifest.json"))
+    user_config = manifest["user_config"]
+    assert "refresh_token" not in user_config
+    assert "AIOT_REFRESH_TOKEN" not in manifest["server"]["mcp_config"]["env"]
+    override = user_config["access_token"]
+    assert override["required"] is False and override["sensitive"] is True
+    assert override["title"].startswith("Advanced:")
+    assert override["description"].startswith("Normally leave empty") and "kyc-mcp login" in override["description"]
+    assert not [key for key, entry in user_config.items() if entry["required"]]
+    assert "sign in" in manifest["long_description"]
 
 
 def test_mcpb_validator_accepts_the_manifest() -> None:
@@ -163,11 +176,14 @@ def _as_host_would(manifest: dict[str, Any], directory: Path, user: dict[str, An
 
 
 @pytest.mark.anyio
-async def test_bundle_entry_point_serves_over_stdio(tmp_path: Path) -> None:
+@pytest.mark.parametrize("override", [None, "a-token"], ids=["signed-in-later", "token-override"])
+async def test_bundle_entry_point_serves_over_stdio(tmp_path: Path, override: str | None) -> None:
     manifest = json.loads(checked_in("manifest.json"))
-    args, env = _as_host_would(manifest, ROOT, {"access_token": "a-token", "upload_roots": [str(tmp_path)]})
+    user = {"upload_roots": [str(tmp_path)]} | ({"access_token": override} if override else {})
+    args, env = _as_host_would(manifest, ROOT, user)
     assert manifest["server"]["mcp_config"]["command"] == "python"
-    server = StdioServerParameters(command=sys.executable, args=args, env={"PATH": os.environ.get("PATH", ""), **env})
+    own = {name: os.environ[name] for name in ("PATH", "KYC_MCP_STATE_DIR", "PYTHON_KEYRING_BACKEND")}
+    server = StdioServerParameters(command=sys.executable, args=args, env={**own, **env})
     async with Client(server) as client:
         tools = [tool.name for tool in (await client.list_tools()).tools]
     assert tools == [tool["name"] for tool in manifest["tools"]]

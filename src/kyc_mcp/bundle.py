@@ -7,7 +7,9 @@ writes both into DIR (default: the current directory); a test checks that the ch
 The bundle runs `server/main.py` (the repo's launcher; `kyc-mcp serve` with the bundled `server/lib` on the
 path). Settings reach it as environment variables, except the upload folders: a `multiple` value cannot be
 substituted into an environment variable, so the host passes one argument per folder and the launcher sets
-`KYC_MCP_UPLOAD_ROOTS` from them.
+`KYC_MCP_UPLOAD_ROOTS` from them. No token is asked for: the user signs in (`kyc-mcp login`, or when the
+assistant first needs it); the access token is only an optional, advanced override, and no refresh token is asked
+for (the variable still works outside the bundle).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ LONG_DESCRIPTION = (
     "Lets an AI assistant complete KYC identity verification on the user's behalf: every documented MasterPay "
     "KYC and Cardholder KYC operation is a tool. A guard wraps every call: it validates arguments, enforces the "
     "flow's order, asks the user before identity data or documents are sent, and redacts secrets and identity "
-    "numbers from every result. Documents are read only from the folders chosen below."
+    "numbers from every result. Documents are read only from the folders chosen below. No token needs to be "
+    "entered: you sign in to the KYC platform when the assistant first needs it (or with `kyc-mcp login`)."
 )
 REPOSITORY = "https://github.com/kyc-mcp/kyc-mcp"
 PRIVACY_POLICY = f"{REPOSITORY}/blob/main/PRIVACY.md"
@@ -80,14 +83,10 @@ OPTIONS = (
     ),
     Option(
         "access_token",
-        "Access token",
-        "Bearer token for the KYC APIs (kept in memory, never shown to the assistant).",
-        required=True,
-    ),
-    Option(
-        "refresh_token",
-        "Refresh token",
-        "Optional: used in memory to renew the access token when it expires.",
+        "Advanced: access token override",
+        "Normally leave empty: you sign in when the assistant first needs it, or with `kyc-mcp login`. A token "
+        "set here wins over that sign-in at every start and is never renewed: when it expires, replace it or "
+        "clear this field.",
     ),
     Option(
         "upload_roots",
