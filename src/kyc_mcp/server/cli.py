@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..config import ConfigError, Settings
+from ..signin import cli as signin
 
 # `kyc-mcp sandbox` and `kyc-mcp demo` need the sandbox, a distribution of its own that the server's wheel
 # does not contain; without it they say how to install it instead of failing with a traceback.
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         default="stdio",
         help="the transport to check for (http: requests bring their own tokens)",
     )
+    signin.add_commands(commands)
     return parser
 
 
@@ -93,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             from .doctor import run as doctor
 
             return doctor(Settings.from_env(), sys.stdout, as_json=args.json, hosted=args.transport == "http")
+        if args.command in signin.COMMANDS:
+            return signin.run(args.command, args, Settings.from_env())
         from .demo import run
 
         return run(sys.stdout, as_json=args.json)
