@@ -73,7 +73,8 @@ async def test_serve_over_stdio_starts_with_a_missing_folder_and_warns_on_stderr
     missing = tmp_path / "missing"
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "KYC_MCP_STATE_DIR": str(own_credential_store),
+        "KYC_MCP_STATE_DIR": str(own_credential_store),  # a stdio server inherits only PATH, HOME and a few more
+        "PYTHON_KEYRING_BACKEND": os.environ["PYTHON_KEYRING_BACKEND"],  # never this machine's keychain
         "AIOT_API_BASE_URL": sandbox.url,
         "AIOT_ACCESS_TOKEN": user.access_token,
         "KYC_MCP_UPLOAD_ROOTS": os.pathsep.join([str(missing), str(uploads)]),
