@@ -9,7 +9,8 @@
 - `sandbox_factory`: starts function-scoped sandboxes with given `SandboxSettings` keywords.
 - `uploads`: the one folder the MCP server may upload from, with a valid JPEG, PNG and PDF.
 - every test has a credential store of its own (`KYC_MCP_STATE_DIR`, a fresh folder), the keyring backend that
-  stores nothing (so the 0600 file is used; a test may choose `keyrings.alt`), no display and no `BROWSER`: no test reads or writes this machine's real sign-in or opens a browser.
+  stores nothing (so the 0600 file is used; a test may choose `keyrings.alt`), no display and no `BROWSER`: no
+  test reads or writes this machine's real sign-in or opens a browser.
 - `connect`: `async with connect(user, mode=..., **settings) as client`: a real in-memory MCP client of a fresh
   server whose upstream is the session sandbox over HTTP.
 

@@ -142,7 +142,8 @@ def test_launcher_turns_folder_arguments_into_upload_roots_and_drops_unset_value
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setenv("AIOT_REFRESH_TOKEN", "${user_config.refresh_token}")
     monkeypatch.setenv("AIOT_ACCESS_TOKEN", "a-token")
-    monkeypatch.delenv("KYC_MCP_UPLOAD_ROOTS", raising=False)
+    monkeypatch.setenv("KYC_MCP_UPLOAD_ROOTS", "")  # recorded, so the launcher's value is undone after the test
+    monkeypatch.delenv("KYC_MCP_UPLOAD_ROOTS")
     launcher = _launcher()
 
     assert launcher.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 0

@@ -37,7 +37,7 @@ def kyc(*args: str, stdin: str | None = None, **env: str) -> subprocess.Complete
         capture_output=True,
         text=True,
         timeout=60,
-        env=clean_env(**{"KYC_MCP_CREDENTIAL_STORE": "file", **env}),
+        env=clean_env(**env),  # the default store: here the file, as the test's keyring backend stores nothing
     )
 
 
@@ -313,7 +313,7 @@ class Terminal:
             stdout=slave,
             stderr=slave,
             start_new_session=True,
-            env=clean_env(**{"KYC_MCP_CREDENTIAL_STORE": "file", **env}),
+            env=clean_env(**env),  # the default store: here the file, as the test's keyring backend stores nothing
         )
         os.close(slave)
         self.screen = ""

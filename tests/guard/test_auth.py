@@ -19,7 +19,7 @@ async def test_without_a_token_every_tool_is_refused_with_guidance(connect: Conn
     async with connect(None) as client:
         for tool in ("get_profile", "create_masterpay_user", "get_latest_cardholder"):
             error = await refused(client, tool, code="AUTH_REQUIRED")
-            assert "AIOT_ACCESS_TOKEN" in error["message"] and "Never ask the user for a password" in error["message"]
+            assert "`kyc-mcp login`" in error["message"] and "Never ask the user for a password" in error["message"]
     assert requests_since(sandbox, before) == []
 
 

@@ -1,8 +1,7 @@
 """The auth gate's credentials, from one of two sources.
 
-- stdio (`Credentials`): the bearer tokens the host configured (environment or bundle user config), their
-  expiry, and one in-memory refresh. A refreshed token lives in memory only and is registered with the
-  redactor at once.
+- stdio (`signin.local.LocalCredentials`): the token variables, else the user's stored sign-in (`kyc-mcp
+  login`, or the sign-in page a tool call opens), refreshed and saved across processes.
 - HTTP (`RequestCredentials`): the current request's own bearer token, verified by the SDK's `TokenVerifier`
   (`bearer.py`), used upstream for that request only and never stored; the principal is its verified subject.
 
@@ -18,27 +17,22 @@ import json
 import time
 from typing import Any, Protocol
 
-import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from kyc_mcp.config import Settings
 from kyc_mcp.errors import ErrorCode, KycError
-from kyc_mcp.guard.logs import PROCESS_REDACTOR
-from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.upstream import Api, Upstream
 
 CLOCK_SKEW_SECONDS = 30
-REFRESH_PATH = "/api/v1/auth/refresh"
 ANONYMOUS = "anonymous"  # whom flow state belongs to when a call brings no credentials
 NO_TOKEN = (
-    "No KYC access token is configured for this server. Ask the user to add AIOT_ACCESS_TOKEN (and "
-    "AIOT_REFRESH_TOKEN) to this MCP server's configuration in their MCP host, then retry. Never ask the user "
-    "for a password or a token in the conversation."
+    "The user is not signed in to the KYC platform, so nothing was sent. Ask the user to run `kyc-mcp login` in a "
+    "terminal on the computer where this server runs, then call this tool again. Never ask the user for a "
+    "password or a token in the conversation."
 )
 EXPIRED = (
-    "The KYC access token has expired and could not be refreshed. Ask the user to update AIOT_ACCESS_TOKEN "
-    "(or set AIOT_REFRESH_TOKEN) in this MCP server's configuration in their MCP host, then retry. Never ask "
-    "the user for a password or a token in the conversation."
+    "The user's sign-in to the KYC platform has expired and could not be renewed (the platform refused the "
+    "refresh), so nothing was sent. Ask the user to run `kyc-mcp login` in a terminal on the computer where this "
+    "server runs, then call this tool again. Never ask the user for a password or a token in the conversation."
 )
 
 
@@ -121,70 +115,3 @@ class RequestCredentials:
 
     async def refresh(self, stale: str | None, upstream: Upstream) -> bool:
         return False  # the client owns its token and renews it
-
-
-class Credentials:
-    """The stdio mode's tokens: configured ones, replaced in memory by a refresh."""
-
-    def __init__(self, settings: Settings, redactor: Redactor) -> None:
-        self._tokens: dict[Api, str | None] = {
-            "masterpay": settings.access_token.get_secret_value() if settings.access_token else None,
-            "cardholder": settings.cardholder_token.get_secret_value() if settings.cardholder_token else None,
-        }
-        self._refresh = settings.refresh_token.get_secret_value() if settings.refresh_token else None
-        self._shared = settings.cardholder_access_token is None
-        self._redactor = redactor
-        self._lock = anyio.Lock()
-        self._decoded: dict[str, tuple[str, Any]] = {}  # token -> (principal, exp), decoded once per token
-        self._remember([*self._tokens.values(), self._refresh])
-
-    def _remember(self, secrets: list[str | None]) -> None:
-        self._redactor.add_secrets(secrets)
-        PROCESS_REDACTOR.add_secrets(secrets)
-
-    def token_for(self, api: Api) -> str | None:
-        return self._tokens[api]
-
-    def _decode(self, token: str) -> tuple[str, Any]:
-        if token not in self._decoded:
-            if len(self._decoded) >= 8:  # only the configured tokens and their refreshed successors live here
-                self._decoded.clear()
-            self._decoded[token] = (principal_of(token), _exp(token))
-        return self._decoded[token]
-
-    def principal(self) -> str | None:
-        token = self._tokens["masterpay"] or self._tokens["cardholder"]
-        return self._decode(token)[0] if token else None
-
-    async def ensure_valid(self, api: Api, upstream: Upstream) -> None:
-        """Refuse without a token; refresh an expired one once, or refuse with `TOKEN_EXPIRED`."""
-        token = self._tokens[api]
-        if not token:
-            raise KycError(ErrorCode.AUTH_REQUIRED, NO_TOKEN)
-        if past(self._decode(token)[1]) and not await self.refresh(token, upstream):
-            raise KycError(ErrorCode.TOKEN_EXPIRED, EXPIRED)
-
-    async def refresh(self, stale: str | None, upstream: Upstream) -> bool:
-        """Exchange the refresh token for a new access token (once per stale token); True on success."""
-        async with self._lock:
-            if stale is not None and self._tokens["masterpay"] != stale and self._tokens["cardholder"] != stale:
-                return True  # another call refreshed it meanwhile
-            if not self._refresh:
-                return False
-            try:
-                reply = await upstream.call(
-                    "masterpay", "POST", REFRESH_PATH, token=None, json={"refresh_token": self._refresh}
-                )
-            except KycError:
-                return False
-            data = reply.data if isinstance(reply.data, dict) else {}
-            access, rotated = data.get("access_token"), data.get("refresh_token")
-            if not isinstance(access, str) or not access:
-                return False
-            self._remember([access, rotated if isinstance(rotated, str) else None])
-            self._tokens["masterpay"] = access
-            if self._shared:
-                self._tokens["cardholder"] = access
-            if isinstance(rotated, str) and rotated:
-                self._refresh = rotated
-            return True

@@ -1,6 +1,7 @@
 """The guard around every tool call of the operations table, as a pipeline of small steps:
 
-validate (once) -> auth -> flow -> consent and the call, with one refresh-and-retry -> record -> next steps
+validate (once) -> auth (over stdio, signing the user in on the sign-in page when needed) -> flow -> consent
+and the call, with one refresh-and-retry -> record -> next steps
 -> report (the log notification and the audit line).
 
 Each step takes and returns values: a refusal or failure is a `KycError` carried in the `Outcome`, never
@@ -29,12 +30,16 @@ from kyc_mcp.guard.auth import ANONYMOUS, CredentialSource
 from kyc_mcp.guard.outgoing import notify_failure
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import FlowState, StateStore
+from kyc_mcp.signin.conversation import AskClient, ConversationSignIn, round_link, without_round
 from kyc_mcp.table import Operation, Table
 from kyc_mcp.tools import ServerContext, ToolCall, validated
 from kyc_mcp.upstream import Api, Upstream
 
+SIGN_IN_CODES = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED})
 UNGUIDED = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED, ErrorCode.STATE_UNAVAILABLE})  # no step fixes
-Decision = Literal["allowed", "invalid", "refused", "failed", "consent_requested", "consent_declined"]
+Decision = Literal[
+    "allowed", "invalid", "refused", "failed", "consent_requested", "consent_declined", "sign_in_requested"
+]
 SHELL = CallToolResult(content=[]).model_dump(by_alias=True, mode="json", exclude_none=True)  # a result's envelope
 
 
@@ -78,7 +83,9 @@ class Guard:
         store: StateStore,
         audit: AuditLog,
         redactor: Redactor,
+        sign_in: ConversationSignIn | None = None,
     ) -> None:
+        self.sign_in = sign_in  # stdio: sign the user in during a call that needs it
         self.table = table
         self.listed = listed
         self.credentials = credentials
@@ -129,13 +136,16 @@ class Guard:
     async def _guarded(
         self, call: ToolCall, ctx: ServerRequestContext[Any, Any], call_next: CallNext, shell: dict[str, Any]
     ) -> Outcome:
+        sent = without_round(ctx) if round_link(ctx) is not None else ctx  # a sign-in round is not the tool's
         try:
-            state = await self._admit(call)
+            state = await self._admit(call, ctx)
+        except AskClient as question:
+            return Outcome("sign_in_requested", wire=question.wire)
         except KycError as refusal:
             if not refusal.next_steps and refusal.code not in UNGUIDED:
                 refusal.next_steps = await self._next_steps(call.api)
             return Outcome("refused", error=refusal)
-        wire = await self._send(call, ctx, call_next)
+        wire = await self._send(call, sent, call_next)
         if call.outcome is None and "inputRequests" in wire:
             return Outcome("consent_requested", wire=wire)
         shell.update({k: v for k, v in wire.items() if k not in ("content", "structuredContent", "isError")})
@@ -143,15 +153,25 @@ class Guard:
             return await self._failed(call)
         return await self._succeeded(call, state)
 
-    async def _admit(self, call: ToolCall) -> FlowState:
+    async def _admit(self, call: ToolCall, ctx: ServerRequestContext[Any, Any]) -> FlowState:
         """Auth, then the operation's requirements; the principal's state as read before the call."""
-        await self.credentials.ensure_valid(call.api, call.server.upstream)
+        await self._signed_in(call, ctx)
         state = await self.store.get(self._principal())
         reads = Reads(partial(self._read, call.server.upstream))
         await requirements.check(
             call.op.requires, requirements.Call(call.op.name, call.arguments, state, reads, self.table)
         )
         return state
+
+    async def _signed_in(self, call: ToolCall, ctx: ServerRequestContext[Any, Any]) -> None:
+        """A valid token for the call, signing the user in first when it has none and a sign-in page can help."""
+        try:
+            await self.credentials.ensure_valid(call.api, call.server.upstream)
+        except KycError as refusal:
+            if self.sign_in is None or refusal.code not in SIGN_IN_CODES:
+                raise
+            await self.sign_in.complete(ctx, refusal)
+            await self.credentials.ensure_valid(call.api, call.server.upstream)
 
     async def _read(self, upstream: Upstream, evidence: Evidence) -> Any:
         op = self.table.reader(evidence)

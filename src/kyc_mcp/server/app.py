@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from functools import partial
 from typing import Any
 
@@ -17,7 +17,8 @@ from kyc_mcp.docs import instructions
 from kyc_mcp.errors import KycError
 from kyc_mcp.guard import consent, logs
 from kyc_mcp.guard.audit import AuditLog
-from kyc_mcp.guard.auth import Credentials, CredentialSource, RequestCredentials
+from kyc_mcp.guard.auth import CredentialSource, RequestCredentials
+from kyc_mcp.guard.consent import host_of
 from kyc_mcp.guard.middleware import Redaction
 from kyc_mcp.guard.pipeline import Guard
 from kyc_mcp.guard.redact import Redactor
@@ -27,6 +28,10 @@ from kyc_mcp.prompts import build_prompts
 from kyc_mcp.server import protocol
 from kyc_mcp.server.resources import build_resources
 from kyc_mcp.server.status import StatusWatch
+from kyc_mcp.signin.conversation import ConversationSignIn, password_sign_in
+from kyc_mcp.signin.local import LocalCredentials
+from kyc_mcp.signin.page import SignInServer
+from kyc_mcp.signin.store import CredentialStore, StoreError, open_credential_store
 from kyc_mcp.table import Operation, Table
 from kyc_mcp.tools import ConsentHook, ServerContext, build_tools, files
 from kyc_mcp.upstream import Upstream
@@ -52,7 +57,12 @@ def build_server(
     auth settings, request state keys) every request brings its own bearer token. The server owns `store`
     (default: the settings')."""
     redactor = Redactor(show_pii=settings.show_pii)
-    credentials: CredentialSource = RequestCredentials() if http is not None else Credentials(settings, redactor)
+    credentials: CredentialSource = RequestCredentials()
+    sign_in = None
+    if http is None:  # stdio: the user of this computer, signed in by variables, `kyc-mcp login` or the page
+        local = LocalCredentials(settings, redactor, _credential_store(settings))
+        pages = SignInServer(partial(password_sign_in, settings, local), platform_host=host_of(settings.api_base_url))
+        credentials, sign_in = local, ConversationSignIn(settings, pages)
     store = store or open_store(settings)
     logs.install()
     hook = None
@@ -79,14 +89,14 @@ def build_server(
         if missing := tuple(root for root in settings.upload_roots if not root.is_dir()):
             logger.warning("uploads by file_path: %s", files.missing_roots(missing))
         try:
-            async with Upstream(settings) as upstream:
+            async with Upstream(settings) as upstream, _serving(sign_in):
                 yield ServerContext(settings, table, upstream, credentials.token_for)
         finally:
             await store.aclose()
 
     operations = tuple(op for op in table if enabled(op, settings))
     listed = frozenset(op.name for op in operations)
-    guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor)
+    guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor, sign_in)
     watch = StatusWatch(settings, credentials, table)  # kyc://status/{flow} and its listen streams (status.py)
     server: MCPServer[ServerContext] = MCPServer(
         NAME,
@@ -106,6 +116,20 @@ def build_server(
         server.add_prompt(prompt)
     protocol.declare(server, settings)
     return server
+
+
+def _credential_store(settings: Settings) -> CredentialStore | None:
+    """Where the stdio server keeps the user's sign-in; None (memory only) when the chosen store is unusable."""
+    try:
+        return open_credential_store(settings.credential_store)
+    except StoreError as exc:
+        logger.error("signing in will not be remembered across restarts: %s", exc)
+        return None
+
+
+def _serving(sign_in: ConversationSignIn | None) -> AbstractAsyncContextManager[object]:
+    """The sign-in pages' server for the server's lifetime (it listens only while a sign-in is under way)."""
+    return sign_in.pages if sign_in is not None else nullcontext()
 
 
 def _guard_request_state(server: MCPServer[ServerContext], gated: frozenset[str]) -> None:

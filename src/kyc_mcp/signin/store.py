@@ -132,9 +132,10 @@ class FileBackend:
 
     source: Source = "file"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, why: str) -> None:
         self.path = path
         self.where = str(path)
+        self.why = why  # why a file and not the keychain
 
     def _records(self) -> dict[str, str]:
         try:
@@ -202,9 +203,9 @@ class CredentialStore:
         return self.backend.source
 
     def describe(self) -> str:
-        if self.backend.source == "keychain":
-            return f"the system keychain ({self.backend.where})"
-        return f"the file {self.backend.where} (readable only by you; no system keychain was found)"
+        if isinstance(self.backend, FileBackend):
+            return f"the file {self.backend.where} (readable only by you; {self.backend.why})"
+        return f"the system keychain ({self.backend.where})"
 
     def load(self, base_url: str) -> StoredLogin | None:
         text = self.backend.read(base_url)
@@ -244,4 +245,5 @@ def open_credential_store(choice: StoreChoice = "auto", folder: Path | None = No
                 "KYC_MCP_CREDENTIAL_STORE=keyring, but no system keychain is available here; install and unlock "
                 "one (Secret Service on Linux), or set KYC_MCP_CREDENTIAL_STORE=file"
             )
-    return CredentialStore(FileBackend(folder / "credentials.json"), folder)
+    why = "KYC_MCP_CREDENTIAL_STORE=file" if choice == "file" else "no system keychain was found"
+    return CredentialStore(FileBackend(folder / "credentials.json", why), folder)
