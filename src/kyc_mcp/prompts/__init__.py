@@ -19,7 +19,8 @@ from kyc_mcp.table import Table
 from kyc_mcp.upstream import Api
 
 RULES = (
-    "Rules: never ask me for a password, PIN, OTP or access token (the server has its credentials). For "
+    "Rules: never ask me for a password, PIN, OTP or access token (I sign in on the server's own page, or "
+    "with `kyc-mcp login`). For "
     "documents, ask me for the file's path on this computer and pass it as file_path. I will be asked to "
     "confirm before identity data is sent. Every tool result has next_steps: follow them, and explain errors "
     "to me in plain words. A next step with a handoff is something I do elsewhere: tell me where. " + OUT_OF_SCOPE
