@@ -61,6 +61,12 @@ class Settings(BaseModel):
     required_scopes: tuple[str, ...] = ()
     auth_issuer_url: str | None = None  # the authorization server named in the protected-resource metadata
     public_url: str | None = None  # the MCP endpoint's public URL (the OAuth resource identifier)
+    # kyc-mcp as the OAuth authorization server of its MCP endpoint (hosted; docs/deployment.md).
+    token_keys: SecretStr | None = None  # comma-separated Fernet keys; keys[0] encrypts stored platform tokens
+    oauth_access_token_seconds: int = Field(default=900, ge=60, le=24 * 3600)
+    oauth_refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+    redirect_hosts: tuple[str, ...] = ()  # hosts a client may register redirect URIs at, besides loopback
+    forward_platform_tokens: bool = False  # outside the MCP authorization spec: accept verified platform JWTs
     max_request_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     max_response_bytes: int = Field(default=8 * 1024 * 1024, gt=0)  # an upstream answer's body, decoded
@@ -81,7 +87,7 @@ class Settings(BaseModel):
     def _split_scopes(cls, value: Any) -> Any:
         return [part for part in value.replace(",", " ").split() if part] if isinstance(value, str) else value
 
-    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @field_validator("allowed_hosts", "allowed_origins", "redirect_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
@@ -168,6 +174,11 @@ _SETTINGS_ENV = {
     "required_scopes": "KYC_MCP_REQUIRED_SCOPES",
     "auth_issuer_url": "KYC_MCP_AUTH_ISSUER_URL",
     "public_url": "KYC_MCP_PUBLIC_URL",
+    "token_keys": "KYC_MCP_TOKEN_KEYS",
+    "oauth_access_token_seconds": "KYC_MCP_OAUTH_ACCESS_TOKEN_SECONDS",
+    "oauth_refresh_token_seconds": "KYC_MCP_OAUTH_REFRESH_TOKEN_SECONDS",
+    "redirect_hosts": "KYC_MCP_REDIRECT_HOSTS",
+    "forward_platform_tokens": "KYC_MCP_FORWARD_PLATFORM_TOKENS",
     "max_request_bytes": "KYC_MCP_MAX_REQUEST_BYTES",
     "shutdown_grace_seconds": "KYC_MCP_SHUTDOWN_GRACE",
     "max_response_bytes": "KYC_MCP_MAX_RESPONSE_BYTES",
