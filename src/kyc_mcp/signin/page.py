@@ -148,6 +148,45 @@ STRINGS: dict[str, tuple[str, str]] = {
     "unsupported_heading": ("The form was sent in a format this page does not accept.", "表单的提交格式不受支持。"),
     "try_again": ("Go back to the sign-in page and try again.", "请返回登录页面重试。"),
     "not_found_heading": ("There is no page here.", "此处没有页面。"),
+    # The hosted OAuth authorization page (kyc_mcp.hosted.authorize).
+    "oauth_title": ("Allow access", "授权访问"),
+    "oauth_heading": ("Sign in to allow **{client}**", "登录以授权 **{client}**"),
+    "oauth_asks": (
+        "**{client}** asks to use the KYC tools of **{server}** on your behalf.",
+        "**{client}** 请求代表您使用 **{server}** 上的 KYC 工具。",
+    ),
+    "oauth_scopes": ("Access asked for: {scopes}.", "请求的权限：{scopes}。"),
+    "oauth_return": (
+        "After you sign in, your browser goes back to **{redirect}**.",
+        "登录后，浏览器将返回 **{redirect}**。",
+    ),
+    "oauth_password_goes": (
+        "Your password goes to the KYC platform through this server only: never to the app or the assistant, which "
+        "get a kyc-mcp token instead.",
+        "您的密码只经由此服务器发送到 KYC 平台，绝不会发送给应用或助手；它们只会获得 kyc-mcp 的令牌。",
+    ),
+    "oauth_submit": ("Sign in and allow", "登录并授权"),
+    "oauth_deny": ("Deny", "拒绝"),
+    "oauth_served": (
+        "This page is served by kyc-mcp at {server}. It expires in about {minutes} min.",
+        "此页面由 {server} 上的 kyc-mcp 提供，约 {minutes} 分钟后失效。",
+    ),
+    "oauth_gone_heading": (
+        "This authorization request has expired or was already used.",
+        "此授权请求已过期或已被使用。",
+    ),
+    "oauth_gone_body": (
+        "Go back to your app and connect to the server again.",
+        "请返回您的应用，重新连接服务器。",
+    ),
+    "oauth_forbidden_body": (
+        "Go back to your app and connect again, then sign in on the page it opens in this browser.",
+        "请返回您的应用重新连接，然后在它于此浏览器中打开的页面上登录。",
+    ),
+    "oauth_no_tries_left": (
+        "This request allows {tries} tries and has none left. Go back to your app and connect again.",
+        "此请求最多允许尝试 {tries} 次，已全部用完。请返回您的应用重新连接。",
+    ),
 }
 SWITCH_LABEL: dict[Lang, str] = {"en": "English", "zh": "中文"}
 

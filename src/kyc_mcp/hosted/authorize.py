@@ -1,0 +1,393 @@
+"""The hosted OAuth authorization page: where the user signs in to the platform to let an MCP client use kyc-mcp.
+
+`provider.authorize` sends the browser to `GET /authorize/signin?tx=...`: the page says which client (its
+registered name and the host the browser returns to) asks for what, for which server, and asks for the platform
+email and password. `POST /authorize/signin` signs in server-side (`provider.complete`) and answers 303 to the
+client's redirect URI with the authorization code; "Deny" answers 303 with `error=access_denied`. The password goes
+from the page to this server and on to the platform only.
+
+What protects it: the `tx` is unguessable, expires (10 min), works once and for at most `MAX_POSTS` posts; a post
+must carry the tx's CSRF token both as a form field and as the cookie the page set (HttpOnly, SameSite=Strict,
+`Path=/authorize/signin`, Secure on https), and, when the browser sends them, an `Origin` equal to the issuer's and
+`Sec-Fetch-Site: same-origin`; every response is `no-store` with the sign-in page's strict Content-Security-Policy
+(its `form-action` also allows the client's redirect origin: browsers apply it to the redirect after the post);
+nothing typed is logged or shown back but the email. The layout, strings and assets are the stdio sign-in page's
+(`kyc_mcp.signin.page`), in English and Chinese.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from importlib import resources
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from mcp.server import MCPServer
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from kyc_mcp.hosted.provider import MAX_POSTS, AuthorizationGone, KycAuthorizationProvider, Pending
+from kyc_mcp.signin.page import (
+    EMAIL,
+    LANGS,
+    MAX_BODY,
+    MAX_EMAIL,
+    MAX_PASSWORD,
+    SECURITY_HEADERS,
+    SWITCH_LABEL,
+    Alert,
+    Field,
+    Form,
+    Lang,
+    SwitchLink,
+    choose_lang,
+    render_page,
+    text,
+)
+from kyc_mcp.signin.platform import LoginFailed
+from kyc_mcp.upstream import Upstream
+
+PAGE_PATH = "/authorize/signin"
+ASSETS_PATH = "/authorize/assets"
+CSRF_COOKIE = "kyc_mcp_oauth_csrf"
+MAX_NAME = 60  # characters of a client's name shown
+# The stdio page's stylesheet, plus the secondary "Deny" button.
+EXTRA_CSS = b"""
+form.deny { margin-top: 12px; }
+form.deny button { color: var(--text); background: transparent; border: 1px solid var(--input-border); }
+form.deny button:hover { background: var(--code-bg); }
+"""
+Tone = Literal["plain", "done", "problem"]
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("kyc_mcp.signin").joinpath("assets", name).read_bytes()
+
+
+def _shown(name: str | None, fallback: str) -> str:
+    """A client's self-chosen name as plain words: no markup characters, nothing invisible, not too long."""
+    cleaned = re.sub(r"[`*{}\s]+", " ", "".join(c for c in (name or "") if c.isprintable())).strip()
+    if len(cleaned) > MAX_NAME:
+        cleaned = cleaned[: MAX_NAME - 1].rstrip() + "…"
+    return cleaned or fallback
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _csp_allowing(redirect_origin: str | None) -> str:
+    policy = SECURITY_HEADERS["Content-Security-Policy"]
+    if redirect_origin is None or not re.fullmatch(r"https?://[a-z0-9.\-]+(:\d+)?", redirect_origin):
+        return policy
+    return policy.replace("form-action 'self'", f"form-action 'self' {redirect_origin}")
+
+
+def _secure(response: Response, redirect_origin: str | None = None) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    response.headers["Content-Security-Policy"] = _csp_allowing(redirect_origin)
+    return response
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def _form_values(body: bytes) -> dict[str, str]:
+    values: dict[str, str] = {}
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=16)
+    except (UnicodeDecodeError, ValueError):
+        return values
+    for name, value in pairs:
+        values.setdefault(name, value)
+    return values
+
+
+class AuthorizationPage:
+    """The page's handlers, for one provider and the upstream it signs in through."""
+
+    def __init__(self, provider: KycAuthorizationProvider, upstream: Upstream) -> None:
+        self.provider = provider
+        self.upstream = upstream
+        self.origin = _origin(provider.issuer)
+        self.secure_cookie = self.origin.startswith("https://")
+        self.server_host = urlsplit(provider.resource).netloc
+        self.assets: dict[str, tuple[bytes, str]] = {
+            "page.css": (_asset("page.css") + EXTRA_CSS, "text/css; charset=utf-8"),
+            "icon.svg": (_asset("icon.svg"), "image/svg+xml"),
+        }
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(PAGE_PATH, self.page, methods=["GET", "POST"]),
+            Route(ASSETS_PATH + "/{name}", self.asset, methods=["GET"]),
+        ]
+
+    # ---- rendering ----------------------------------------------------------------------------------------
+
+    def _lang(self, request: Request, chosen: str | None = None) -> Lang:
+        return choose_lang(chosen or request.query_params.get("lang"), request.headers.get("accept-language"))
+
+    def _render(
+        self,
+        lang: Lang,
+        *,
+        title: str,
+        heading: str,
+        intro: list[str],
+        tx: str | None = None,
+        alert: Alert | None = None,
+        form: Form | None = None,
+        notes: list[str] | None = None,
+        tone: Tone = "plain",
+    ) -> str:
+        query = {"tx": tx} if tx else {}
+        switch = [
+            SwitchLink(SWITCH_LABEL[other], PAGE_PATH + "?" + urlencode({**query, "lang": other}), other)
+            for other in LANGS
+            if other != lang
+        ]
+        return render_page(
+            lang=lang,
+            brand=text("brand", lang),
+            stylesheet=f"{ASSETS_PATH}/page.css",
+            icon=f"{ASSETS_PATH}/icon.svg",
+            switch=switch,
+            switch_label=text("language", lang),
+            title=title,
+            heading=heading,
+            intro=intro,
+            alert=alert,
+            form=form,
+            notes=notes or [],
+            tone=tone,
+        )
+
+    def _message(self, lang: Lang, status: int, title: str, heading: str, *body: str) -> Response:
+        page = self._render(
+            lang,
+            title=text(title, lang),
+            heading=text(heading, lang),
+            intro=[text(key, lang) for key in body],
+            tone="problem",
+        )
+        return _secure(HTMLResponse(page, status_code=status))
+
+    def _gone(self, lang: Lang) -> Response:
+        return self._message(lang, 410, "gone_title", "oauth_gone_heading", "oauth_gone_body")
+
+    def _forbidden(self, lang: Lang) -> Response:
+        return self._message(lang, 403, "forbidden_title", "forbidden_heading", "oauth_forbidden_body")
+
+    def _form(
+        self,
+        pending: Pending,
+        lang: Lang,
+        *,
+        status: int = 200,
+        email: str = "",
+        errors: Mapping[str, str] | None = None,
+        alert: Alert | None = None,
+        with_form: bool = True,
+    ) -> Response:
+        errors = errors or {}
+        client = _shown(pending.client.client_name, pending.client.client_id)
+        redirect = pending.redirect_host
+        hidden = {"tx": pending.tx, "csrf": pending.csrf, "lang": lang}
+        form = Form(
+            action=PAGE_PATH,
+            hidden=hidden,
+            submit=text("oauth_submit", lang),
+            fields=[
+                Field(
+                    "email",
+                    text("email", lang),
+                    type="email",
+                    value=email,
+                    autocomplete="username",
+                    max_length=MAX_EMAIL,
+                    error=errors.get("email"),
+                ),
+                Field(
+                    "password",
+                    text("password", lang),
+                    type="password",
+                    autocomplete="current-password",
+                    max_length=MAX_PASSWORD,
+                    error=errors.get("password"),
+                ),
+            ],
+        )
+        intro = [
+            text("oauth_asks", lang).replace("{client}", client).replace("{server}", self.server_host),
+            text("oauth_return", lang).replace("{redirect}", redirect),
+        ]
+        if pending.params.scopes:
+            scopes = _shown(" ".join(pending.params.scopes), "")
+            intro.append(text("oauth_scopes", lang).replace("{scopes}", scopes))
+        minutes = max(1, round((pending.expires_at - time.time()) / 60))
+        notes = [
+            text("oauth_password_goes", lang),
+            text("lockout", lang),
+            text("oauth_served", lang).replace("{server}", self.server_host).replace("{minutes}", str(minutes)),
+        ]
+        page = self._render(
+            lang,
+            tx=pending.tx,
+            title=text("oauth_title", lang),
+            heading=text("oauth_heading", lang).replace("{client}", client),
+            intro=intro,
+            alert=alert,
+            form=form if with_form else None,
+            notes=notes,
+            tone="plain" if with_form else "problem",
+        )
+        page = page.replace("  </form>\n", "  </form>\n" + self._deny_form(hidden, lang), 1)
+        response = _secure(HTMLResponse(page, status_code=status), _origin(str(pending.params.redirect_uri)))
+        response.set_cookie(
+            CSRF_COOKIE,
+            pending.csrf,
+            max_age=max(1, int(pending.expires_at - time.time())),
+            path=PAGE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=self.secure_cookie,
+        )
+        return response
+
+    @staticmethod
+    def _deny_form(hidden: Mapping[str, str], lang: Lang) -> str:
+        fields = "".join(
+            f'\n    <input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+            for name, value in hidden.items()
+        )
+        # The choice is the button's own name and value, sent only when it is the one pressed.
+        return (
+            f'  <form class="deny" method="post" action="{PAGE_PATH}">{fields}\n'
+            f'    <button type="submit" name="action" value="deny">{html.escape(text("oauth_deny", lang))}</button>\n'
+            "  </form>\n"
+        )
+
+    def _failure_alert(self, failure: LoginFailed, lang: Lang, advice: str | None = None) -> Alert:
+        intro = text("detail_in_english", lang) or None
+        return Alert(text(f"failed_{failure.kind}", lang), failure.message, intro, "en", advice)
+
+    def _redirect(self, url: str) -> Response:
+        response = RedirectResponse(url, status_code=303)
+        _secure(response, _origin(url))
+        response.delete_cookie(CSRF_COOKIE, path=PAGE_PATH, httponly=True, samesite="strict", secure=self.secure_cookie)
+        return response
+
+    # ---- handlers -----------------------------------------------------------------------------------------
+
+    async def asset(self, request: Request) -> Response:
+        found = self.assets.get(request.path_params["name"])
+        if found is None:
+            return self._message(self._lang(request), 404, "problem_title", "not_found_heading")
+        content, media_type = found
+        return _secure(Response(content, media_type=media_type))
+
+    async def page(self, request: Request) -> Response:
+        try:
+            if request.method == "POST":
+                return await self._post(request)
+            return await self._get(request)
+        except Exception:  # neither shown nor logged: its text might hold what was typed
+            response = Response(
+                "The authorization page met an internal error.\n", status_code=500, media_type="text/plain"
+            )
+            return _secure(response)
+
+    async def _get(self, request: Request) -> Response:
+        lang = self._lang(request)
+        pending = await self.provider.pending(request.query_params.get("tx", ""))
+        if pending is None:
+            return self._gone(lang)
+        return self._form(pending, lang)
+
+    def _verified(self, request: Request, pending: Pending, values: Mapping[str, str]) -> bool:
+        origin = request.headers.get("origin")
+        if origin is not None and origin.lower() != self.origin:
+            return False
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site != "same-origin":
+            return False
+        token, cookie = values.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")
+        expected = pending.csrf.encode()
+        return secrets.compare_digest(token.encode(), expected) and secrets.compare_digest(cookie.encode(), expected)
+
+    async def _post(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return self._message(self._lang(request), 415, "problem_title", "unsupported_heading", "try_again")
+        body = await _read_capped(request)
+        if body is None:
+            return self._message(self._lang(request), 413, "problem_title", "too_large_heading", "try_again")
+        values = _form_values(body)
+        lang = self._lang(request, values.get("lang"))
+        tx = values.get("tx", "")
+        pending = await self.provider.pending(tx)
+        if pending is None:
+            return self._gone(lang)
+        if not self._verified(request, pending, values):
+            return self._forbidden(lang)
+        try:
+            if values.get("action") == "deny":
+                return self._redirect(await self.provider.deny(tx))
+            if await self.provider.count_post(tx) > MAX_POSTS:
+                advice = text("oauth_no_tries_left", lang).replace("{tries}", str(MAX_POSTS))
+                return self._form(pending, lang, status=429, alert=Alert(advice), with_form=False)
+            return await self._sign_in(pending, values, lang)
+        except AuthorizationGone:
+            return self._gone(lang)
+
+    async def _sign_in(self, pending: Pending, values: Mapping[str, str], lang: Lang) -> Response:
+        email, password = values.get("email", "").strip(), values.get("password", "")
+        errors: dict[str, str] = {}
+        if not email:
+            errors["email"] = text("email_missing", lang)
+        elif len(email) > MAX_EMAIL or not EMAIL.fullmatch(email) or not email.isprintable():
+            errors["email"] = text("email_invalid", lang)
+        if not password:
+            errors["password"] = text("password_missing", lang)
+        elif len(password) > MAX_PASSWORD:
+            errors["password"] = text("password_long", lang)
+        if errors:
+            alert = Alert(text("check_fields", lang))
+            return self._form(pending, lang, status=400, email=email, errors=errors, alert=alert)
+        try:
+            url = await self.provider.complete(pending.tx, email, password, self.upstream)
+        except LoginFailed as failure:
+            status = 423 if failure.kind == "locked" else 400
+            retry = failure.kind not in ("locked", "stopped")
+            alert = self._failure_alert(failure, lang)
+            return self._form(pending, lang, status=status, email=email, alert=alert, with_form=retry)
+        return self._redirect(url)
+
+
+def authorization_routes(provider: KycAuthorizationProvider, upstream: Upstream) -> list[Route]:
+    """The authorization page's routes (`/authorize/signin`, GET and POST; `/authorize/assets/{name}`), to mount
+    on the MCP server's app with `server.custom_route` (never behind auth)."""
+    return AuthorizationPage(provider, upstream).routes()
+
+
+def mount_authorization_page(server: MCPServer, provider: KycAuthorizationProvider, upstream: Upstream) -> None:
+    """Adds the authorization page's routes to `server` (`custom_route`: outside the bearer check)."""
+    for route in authorization_routes(provider, upstream):
+        server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
