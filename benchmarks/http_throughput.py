@@ -117,7 +117,12 @@ async def measure(scale: Scale) -> Report:
         token = sandbox.new_user().access_token
         upstream = {"AIOT_API_BASE_URL": sandbox.url}
         full_command = [sys.executable, "-m", "kyc_mcp", "serve", "--transport", "http", "--port", "{port}"]
-        full_env = {**upstream, "KYC_MCP_JWT_KEY": JWT_SECRET, "KYC_MCP_JWT_AUDIENCE": "aiot-api"}
+        full_env = {
+            **upstream,
+            "KYC_MCP_FORWARD_PLATFORM_TOKENS": "1",  # the bare baseline takes the same platform token
+            "KYC_MCP_JWT_KEY": JWT_SECRET,
+            "KYC_MCP_JWT_AUDIENCE": "aiot-api",
+        }
         with (
             server_process([*full_command, "--stateless", "--json-response"], full_env) as full,
             server_process(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from kyc_mcp.config import Settings
 from kyc_mcp.guard.redact import REDACTED
@@ -137,13 +138,28 @@ def test_each_api_names_its_own_token_variable(sandbox: Sandbox, user: User) -> 
     assert "AIOT_ACCESS_TOKEN is not set" in text and "AIOT_CARDHOLDER_ACCESS_TOKEN (variable): a JWT" in text
 
 
-def test_for_the_http_transport_no_configured_token_is_needed(sandbox: Sandbox) -> None:
+def test_for_the_http_transport_kyc_mcp_signs_users_in_and_needs_its_token_keys(sandbox: Sandbox) -> None:
     status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url)
-    assert status == 1 and verdicts["bearer tokens"] == "fail" and "KYC_MCP_JWT_KEY" in text
+    assert status == 1 and verdicts["token encryption"] == "fail" and "KYC_MCP_TOKEN_KEYS" in text
     assert not any(name.endswith("token") for name in verdicts) and "credential store" not in verdicts
-    status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url, insecure_unverified_tokens=True)
+    key = Fernet.generate_key().decode()
+    settings = {"api_base_url": sandbox.url, "token_keys": key, "public_url": "https://kyc.example.com/mcp"}
+    status, verdicts, text = _doctor(hosted=True, **settings, redirect_hosts=("claude.ai",))
+    assert status == 0 and verdicts["sign-in"] == verdicts["token encryption"] == verdicts["public URL"] == "ok"
+    assert "issuer https://kyc.example.com" in text and "https at claude.ai" in text and key not in text
+    assert verdicts["grant store"] == "warn"  # in memory: one replica only
+    status, verdicts, text = _doctor(hosted=True, **{**settings, "public_url": "http://kyc.example.com/mcp"})
+    assert status == 1 and verdicts["public URL"] == "fail" and "https" in text
+
+
+def test_forwarding_platform_tokens_is_flagged_and_still_verified(sandbox: Sandbox) -> None:
+    forwarding = {"api_base_url": sandbox.url, "forward_platform_tokens": True}
+    status, verdicts, text = _doctor(hosted=True, **forwarding)
+    assert status == 1 and verdicts["bearer tokens"] == "fail" and "KYC_MCP_JWT_KEY" in text
+    assert verdicts["sign-in"] == "warn" and "token passthrough" in text
+    status, verdicts, text = _doctor(hosted=True, **forwarding, insecure_unverified_tokens=True)
     assert status == 0 and verdicts["bearer tokens"] == "warn" and "INSECURE" in text
-    status, verdicts, text = _doctor(hosted=True, api_base_url=sandbox.url, jwt_key="k" * 40, jwt_audience="aiot-api")
+    status, verdicts, text = _doctor(hosted=True, **forwarding, jwt_key="k" * 40, jwt_audience="aiot-api")
     assert status == 0 and verdicts["bearer tokens"] == "ok" and "audience aiot-api" in text
     assert "k" * 40 not in text
 

@@ -28,6 +28,12 @@ def _http_url(value: str) -> str:
     return value
 
 
+def origin(url: str) -> str:
+    """A URL's origin (`scheme://host[:port]`): the OAuth issuer of an MCP endpoint at `url`."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 class Settings(BaseModel):
     """How the MCP server reaches the two upstream APIs."""
 
@@ -63,7 +69,7 @@ class Settings(BaseModel):
     public_url: str | None = None  # the MCP endpoint's public URL (the OAuth resource identifier)
     # kyc-mcp as the OAuth authorization server of its MCP endpoint (hosted; docs/deployment.md).
     token_keys: SecretStr | None = None  # comma-separated Fernet keys; keys[0] encrypts stored platform tokens
-    oauth_access_token_seconds: int = Field(default=900, ge=60, le=24 * 3600)
+    oauth_access_token_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     oauth_refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     redirect_hosts: tuple[str, ...] = ()  # hosts a client may register redirect URIs at, besides loopback
     forward_platform_tokens: bool = False  # outside the MCP authorization spec: accept verified platform JWTs

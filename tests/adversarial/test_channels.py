@@ -246,7 +246,11 @@ async def test_http_channels_carry_nothing_planted(uploads: Path, tmp_path: Path
     recorder, audit = Recorder(), tmp_path / "audit.jsonl"
     token = bearer_token("adversary-http")
     with hostile_upstream() as hostile:
-        env = {**server_env(hostile, uploads, audit), "KYC_MCP_JWT_KEY": JWT_KEY}
+        env = {
+            **server_env(hostile, uploads, audit),
+            "KYC_MCP_JWT_KEY": JWT_KEY,
+            "KYC_MCP_FORWARD_PLATFORM_TOKENS": "1",
+        }
         server = launch(tmp_path, env)
         try:
             for upstream_mode in MODES:

@@ -177,6 +177,7 @@ def start_server(hosted_sandbox: Sandbox, uploads: Path, tmp_path: Path) -> Iter
     def start(*flags: str, stateful: bool = False, host: str = "127.0.0.1", **env: str) -> HttpServer:
         settings = {
             "AIOT_API_BASE_URL": hosted_sandbox.url,
+            "KYC_MCP_FORWARD_PLATFORM_TOKENS": "1",  # these suites send platform JWTs; test_oauth.py signs in
             "KYC_MCP_JWT_KEY": JWT_SECRET,
             "KYC_MCP_JWT_AUDIENCE": AUDIENCE,
             "KYC_MCP_REQUEST_STATE_KEYS": STATE_KEYS,

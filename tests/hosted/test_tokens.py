@@ -65,7 +65,7 @@ def _post(url: str, token: str, **headers: str) -> httpx2.Response:
 def _serve(tmp_path: Path, *flags: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`kyc-mcp serve --transport http` that is expected to refuse to start."""
     command = [sys.executable, "-m", "kyc_mcp", "serve", "--transport", "http", "--port", str(free_port()), *flags]
-    environment = clean_env(AIOT_API_BASE_URL="http://127.0.0.1:9", **env)
+    environment = clean_env(AIOT_API_BASE_URL="http://127.0.0.1:9", KYC_MCP_FORWARD_PLATFORM_TOKENS="1", **env)
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60, cwd=tmp_path)
 
 

@@ -16,7 +16,7 @@ from mcp.types import INTERNAL_ERROR, CallToolResult, TextContent
 from pydantic import BaseModel
 
 from kyc_mcp.errors import to_text
-from kyc_mcp.guard.outgoing import call_redactor, redacting_session
+from kyc_mcp.guard.outgoing import REQUEST_REDACTOR, call_redactor, redacting_session
 from kyc_mcp.guard.pipeline import Guarded
 from kyc_mcp.guard.redact import Redactor
 
@@ -63,6 +63,7 @@ class Redaction:
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         arguments = (ctx.params or {}).get("arguments") if ctx.method == "tools/call" else None
         redactor = call_redactor(self.redactor, arguments)
+        REQUEST_REDACTOR.set(redactor)
         meta = ctx.meta if ctx.request_id is not None else None
         ctx = replace(ctx, session=redacting_session(ctx.session, meta, redactor))
         try:

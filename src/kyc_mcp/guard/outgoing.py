@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Final, get_args
 
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -82,6 +83,16 @@ def redacting_session(session: ServerSession, meta: Any, redactor: Redactor) -> 
         _RedactingConnection(session._connection, redactor),  # type: ignore[arg-type]
         request_meta=meta,
     )
+
+
+REQUEST_REDACTOR: ContextVar[Redactor | None] = ContextVar("kyc_mcp_request_redactor", default=None)
+
+
+def remember_for_request(secrets: list[str | None]) -> None:
+    """Secrets learnt during a request (a hosted grant's platform tokens): removed from its answer too."""
+    redactor = REQUEST_REDACTOR.get()
+    if redactor is not None:
+        redactor.add_secrets(secrets)
 
 
 def call_redactor(redactor: Redactor, arguments: Any) -> Redactor:

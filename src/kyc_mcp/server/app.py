@@ -52,12 +52,14 @@ def build_server(
     *,
     http: Mapping[str, Any] | None = None,
     table: Table = TABLE,
+    credentials: CredentialSource | None = None,
 ) -> MCPServer[ServerContext]:
-    """The server for `table`'s operations. With `http` (the HTTP transport's `MCPServer` options: token verifier,
-    auth settings, request state keys) every request brings its own bearer token. The server owns `store`
+    """The server for `table`'s operations. With `http` (the HTTP transport's `MCPServer` options: authorization
+    server or token verifier, auth settings, request state keys) every request brings its own bearer token, whose
+    platform tokens `credentials` find (default: the bearer token itself, forwarded). The server owns `store`
     (default: the settings')."""
     redactor = Redactor(show_pii=settings.show_pii)
-    credentials: CredentialSource = RequestCredentials()
+    credentials = credentials or RequestCredentials()
     sign_in = None
     if http is None:  # stdio: the user of this computer, signed in by variables, `kyc-mcp login` or the page
         local = LocalCredentials(settings, redactor, _credential_store(settings))

@@ -15,11 +15,12 @@ import os
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Literal, TextIO
+from urllib.parse import urlsplit
 
 import anyio
 from pydantic import SecretStr
 
-from kyc_mcp.config import _SETTINGS_ENV, ConfigError, Settings
+from kyc_mcp.config import _SETTINGS_ENV, ConfigError, Settings, origin, split_keys
 from kyc_mcp.errors import KycError
 from kyc_mcp.flow.facts import Evidence
 from kyc_mcp.guard.auth import CLOCK_SKEW_SECONDS, claims
@@ -278,6 +279,52 @@ def _bearer_check(settings: Settings) -> Check:
     return Check("bearer tokens", "ok", f"each request's token is verified with {source}{audience}")
 
 
+def _sign_in_checks(settings: Settings) -> list[Check]:
+    """Over HTTP: how users sign in. kyc-mcp is the OAuth authorization server, unless told to forward tokens."""
+    if settings.forward_platform_tokens:
+        forwarding = (
+            "KYC_MCP_FORWARD_PLATFORM_TOKENS=1: clients send the user's own platform token, which the MCP "
+            "authorization specification does not allow (token passthrough); use it only behind an OAuth front "
+            "you run for the platform"
+        )
+        return [Check("sign-in", "warn", forwarding), _bearer_check(settings)]
+    from kyc_mcp.hosted.vault import TokenCipher  # imported only here: cryptography costs start-up time
+
+    checks = [Check("sign-in", "ok", "kyc-mcp is the OAuth authorization server: users sign in on its page")]
+    try:
+        TokenCipher.from_settings(settings)
+        count = len(split_keys(settings.token_keys)) if settings.token_keys else 0
+        checks.append(Check("token encryption", "ok", f"KYC_MCP_TOKEN_KEYS: {count} key(s); the first encrypts"))
+    except (ConfigError, ValueError) as exc:
+        checks.append(Check("token encryption", "fail", f"serve --transport http refuses to start: {exc}"))
+    checks.append(_public_url_check(settings))
+    lifetimes = (
+        f"kyc-mcp access tokens last {_duration(settings.oauth_access_token_seconds)}, refresh tokens "
+        f"{_duration(settings.oauth_refresh_token_seconds)} (each use rotates it)"
+    )
+    checks.append(Check("token lifetimes", "ok", lifetimes))
+    if settings.redirect_hosts:
+        checks.append(Check("redirect hosts", "ok", "loopback, and https at " + ", ".join(settings.redirect_hosts)))
+    else:
+        detail = "loopback only (desktop clients); a web host's callback needs its host in KYC_MCP_REDIRECT_HOSTS"
+        checks.append(Check("redirect hosts", "warn", detail))
+    if settings.state_url is None:
+        detail = "grants are kept in memory (KYC_MCP_STATE_URL unset): one replica only, and a restart signs users out"
+        checks.append(Check("grant store", "warn", detail))
+    return checks
+
+
+def _public_url_check(settings: Settings) -> Check:
+    url = settings.public_url
+    if url is None:
+        detail = "KYC_MCP_PUBLIC_URL is not set: the issuer is where the process listens, right on loopback only"
+        return Check("public URL", "warn", detail)
+    host = urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+        return Check("public URL", "fail", f"KYC_MCP_PUBLIC_URL {url} must be https:// off loopback (OAuth 2.1)")
+    return Check("public URL", "ok", f"resource {url}, issuer {origin(url)}")
+
+
 async def diagnose(settings: Settings, hosted: bool = False, redactor: Redactor | None = None) -> list[Check]:
     """Every check, in the order they are shown; `hosted`: for `serve --transport http`, whose requests bring
     their own tokens (the configured and stored ones are not used). `redactor` learns every token found."""
@@ -290,7 +337,7 @@ async def diagnose(settings: Settings, hosted: bool = False, redactor: Redactor 
             await store.aclose()
     tokens: dict[Api, str | None] = {}
     if hosted:
-        checks.append(_bearer_check(settings))
+        checks += _sign_in_checks(settings)
     else:
         found, login = await anyio.to_thread.run_sync(credentials, settings)
         if redactor is not None and login is not None:

@@ -1,7 +1,9 @@
 """`kyc-mcp serve --transport http`: streamable HTTP at `/mcp` for many users, behind any load balancer.
 
-Each request brings its own bearer token (checked by `guard/bearer.py`; the server refuses to start when it
-cannot verify signatures, unless told it is a development server); flow state lives in the configured store
+kyc-mcp is the OAuth 2.1 authorization server of its endpoint (`hosted/`): a user signs in once on its page, the
+client holds kyc-mcp's own tokens, and the platform tokens stay on the server. Only with
+`KYC_MCP_FORWARD_PLATFORM_TOKENS=1` (outside the MCP authorization specification) does each request bring the
+user's platform token instead, checked by `guard/bearer.py`; flow state lives in the configured store
 (Redis for several replicas). A loopback bind keeps the SDK's DNS-rebinding defaults; any other bind needs
 `KYC_MCP_ALLOWED_HOSTS` and `KYC_MCP_ALLOWED_ORIGINS`, which the SDK's transport security enforces.
 `/healthz` answers while the process runs; `/readyz` answers 200 only when the state store and every configured
@@ -13,11 +15,12 @@ log). SIGTERM stops accepting connections and lets requests in flight finish for
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
-from mcp.server.auth.settings import AuthSettings
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.request_state import RequestStateSecurity
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -31,12 +34,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kyc_mcp.config import ConfigError, Settings, split_keys
+from kyc_mcp.config import ConfigError, Settings, origin, split_keys
 from kyc_mcp.guard.bearer import JwtVerifier
 from kyc_mcp.guard.state import open_store
+from kyc_mcp.hosted.authorize import mount_authorization_page
+from kyc_mcp.hosted.credentials import GrantCredentials
+from kyc_mcp.hosted.kv import open_kv
+from kyc_mcp.hosted.provider import KycAuthorizationProvider
+from kyc_mcp.hosted.vault import TokenCipher, TokenVault
 from kyc_mcp.server.app import NAME, build_server
 from kyc_mcp.server.doctor import probe_apis, store_check
 from kyc_mcp.serving import bind, serve_until_signalled
+from kyc_mcp.upstream import Upstream
 
 MCP_PATH = "/mcp"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -104,18 +113,59 @@ def _opens_a_session(scope: Scope) -> bool:
     return MCP_SESSION_ID_HEADER not in headers and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS)
 
 
-def server_options(settings: Settings, url: str) -> dict[str, Any]:
-    """MCPServer options of the HTTP transport: an OAuth resource server whose bearer tokens `JwtVerifier`
-    checks, and request-state keys shared by every replica (when configured)."""
-    options: dict[str, Any] = {
-        "token_verifier": JwtVerifier(settings),
-        "auth": AuthSettings(
-            issuer_url=AnyHttpUrl(settings.auth_issuer_url or settings.api_base_url),
-            resource_server_url=AnyHttpUrl(url),
-            required_scopes=list(settings.required_scopes) or None,
-            validate_token_resource=False,  # JwtVerifier checks the audience the KYC platform's tokens carry
-        ),
-    }
+@dataclass(frozen=True)
+class SignIn:
+    """How hosted users sign in: kyc-mcp's own OAuth authorization server (its provider, the vault of platform
+    tokens, the upstream its page logs in through), or None when forwarding platform tokens."""
+
+    provider: KycAuthorizationProvider
+    vault: TokenVault
+    upstream: Upstream
+
+
+def authorization_server(settings: Settings, url: str) -> SignIn:
+    """kyc-mcp as the OAuth authorization server of the MCP endpoint at `url` (`ConfigError` without keys)."""
+    if settings.token_keys is None and (settings.jwt_key or settings.jwks_url):
+        raise ConfigError(
+            "KYC_MCP_JWT_KEY/KYC_MCP_JWKS_URL verify forwarded platform tokens, which the MCP authorization "
+            "specification does not allow: kyc-mcp signs users in itself and needs KYC_MCP_TOKEN_KEYS; to keep "
+            "forwarding verified platform tokens (behind an OAuth front of your own), set "
+            "KYC_MCP_FORWARD_PLATFORM_TOKENS=1"
+        )
+    kv = open_kv(settings)
+    vault = TokenVault(kv, TokenCipher.from_settings(settings), ttl=settings.oauth_refresh_token_seconds)
+    provider = KycAuthorizationProvider(settings, kv, vault, issuer=origin(url), resource=url)
+    return SignIn(provider, vault, Upstream(settings))
+
+
+def server_options(settings: Settings, url: str, sign_in: SignIn | None) -> dict[str, Any]:
+    """MCPServer options of the HTTP transport: kyc-mcp's own OAuth authorization server and its tokens (or, when
+    forwarding, a resource server whose bearer tokens `JwtVerifier` checks), and request-state keys shared by
+    every replica (when configured)."""
+    scopes = list(settings.required_scopes) or None
+    options: dict[str, Any]
+    if sign_in is None:
+        options = {
+            "token_verifier": JwtVerifier(settings),
+            "auth": AuthSettings(
+                issuer_url=AnyHttpUrl(settings.auth_issuer_url or settings.api_base_url),
+                resource_server_url=AnyHttpUrl(url),
+                required_scopes=scopes,
+                validate_token_resource=False,  # JwtVerifier checks the audience the KYC platform's tokens carry
+            ),
+        }
+    else:
+        options = {
+            "auth_server_provider": sign_in.provider,
+            "auth": AuthSettings(
+                issuer_url=AnyHttpUrl(origin(url)),
+                resource_server_url=AnyHttpUrl(url),
+                required_scopes=scopes,
+                client_registration_options=ClientRegistrationOptions(enabled=True, valid_scopes=scopes),
+                revocation_options=RevocationOptions(enabled=True),
+                validate_token_resource=True,  # tokens are bound to this endpoint (RFC 8707)
+            ),
+        }
     if settings.request_state_keys is not None:
         keys = split_keys(settings.request_state_keys)
         options["request_state_security"] = RequestStateSecurity(keys=keys, audience=NAME)
@@ -133,9 +183,13 @@ def create_app(
     """The ASGI app: `/mcp`, its OAuth protected-resource metadata, `/healthz` and `/readyz`. `ConfigError`
     when the settings would serve unverified tokens or an unchecked Host without saying so."""
     security = transport_security(settings, host)
-    options = server_options(settings, resource_url(settings, host, port))
+    url = resource_url(settings, host, port)
+    sign_in = None if settings.forward_platform_tokens else authorization_server(settings, url)
     store = open_store(settings)
-    server = build_server(settings, store, http=options)
+    credentials = GrantCredentials(sign_in.vault) if sign_in else None
+    server = build_server(settings, store, http=server_options(settings, url, sign_in), credentials=credentials)
+    if sign_in is not None:
+        mount_authorization_page(server, sign_in.provider, sign_in.upstream)
 
     @server.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
     async def healthz(request: Request) -> Response:
@@ -166,7 +220,13 @@ def create_app(
 
 
 def _warn_about(settings: Settings) -> None:
-    if not JwtVerifier(settings).verifies_signatures:
+    if settings.forward_platform_tokens:
+        logger.warning(
+            "KYC_MCP_FORWARD_PLATFORM_TOKENS=1: clients send the user's own platform token, which the MCP "
+            "authorization specification does not allow (token passthrough); use it only behind an OAuth front "
+            "you run for the platform"
+        )
+    if settings.forward_platform_tokens and not JwtVerifier(settings).verifies_signatures:
         logger.warning(
             "INSECURE: KYC_MCP_INSECURE_UNVERIFIED_TOKENS=1, so bearer token signatures are NOT verified; anyone "
             "can send any token. Each token is its own principal (a hash of the whole token). Never run this way "

@@ -1,0 +1,197 @@
+"""kyc-mcp as the OAuth 2.1 authorization server of its hosted endpoint, end to end with real processes: the
+Python SDK's OAuth client discovers, registers, authorizes with PKCE (the sign-in page posted by a real HTTP
+client, as a browser would), exchanges the code, walks both KYC flows, refreshes and revokes, through two
+replicas sharing Redis behind a round-robin balancer. The platform's own token is refused at `/mcp`, and no
+platform token appears in any response, log or Redis value."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+from cryptography.fernet import Fernet
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+from tests.hosted.clients import RoundRobin, accept, walk_cardholder, walk_masterpay
+from tests.hosted.conftest import HttpServer, Redis, StartServer
+from tests.support.clients import Sandbox, User
+from tests.support.mcp_client import ok
+from tests.support.processes import free_port
+from tests.support.signin import hidden_fields
+
+pytestmark = pytest.mark.anyio
+TOKEN_KEYS = Fernet.generate_key().decode()
+REDIRECT = "http://127.0.0.1:33418/callback"
+
+
+class Wallet:
+    """The client's token storage (the SDK's `TokenStorage`), in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+class Browser:
+    """The user's browser at kyc-mcp's authorization page: follows /authorize to the page, posts the form."""
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport, email: str, password: str) -> None:
+        self.transport, self.email, self.password = transport, email, password
+        self.landed: dict[str, list[str]] = {}
+        self.pages: list[str] = []
+
+    async def open(self, authorization_url: str) -> None:
+        async with httpx2.AsyncClient(transport=self.transport, timeout=30) as browser:
+            hop = await browser.get(authorization_url)
+            assert hop.status_code in (302, 303), hop.text
+            page_url = hop.headers["location"]
+            page = await browser.get(page_url)
+            assert page.status_code == 200, page.text
+            self.pages.append(page.text)
+            parts = urlsplit(page_url)
+            form = {**hidden_fields(page.text), "email": self.email, "password": self.password}
+            origin = f"{parts.scheme}://{parts.netloc}"
+            answer = await browser.post(page_url, data=form, headers={"Origin": origin})
+            assert answer.status_code == 303, answer.text
+            self.landed = parse_qs(urlsplit(answer.headers["location"]).query)
+
+    async def callback(self) -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(code=self.landed["code"][0], state=self.landed["state"][0])
+
+
+def oauth(url: str, wallet: Wallet, browser: Browser) -> OAuthClientProvider:
+    metadata = OAuthClientMetadata(client_name="kyc tests", redirect_uris=[REDIRECT])  # type: ignore[list-item]
+    return OAuthClientProvider(
+        server_url=url,
+        storage=wallet,
+        redirect_handler=browser.open,
+        callback_handler=browser.callback,
+        client_metadata=metadata,
+    )
+
+
+@asynccontextmanager
+async def connect_oauth(public: str, balancer: RoundRobin, auth: OAuthClientProvider) -> AsyncIterator[Client]:
+    """An MCP client that signs in with OAuth, its requests spread over the replicas by `balancer`."""
+    async with httpx2.AsyncClient(transport=balancer, auth=auth, timeout=60) as http:
+        transport = streamable_http_client(public + "/mcp", http_client=http)
+        async with Client(transport, elicitation_callback=accept) as client:
+            yield client
+
+
+def replicas(start_server: StartServer, redis: Redis, count: int = 2, **env: str) -> tuple[str, list[HttpServer]]:
+    """`count` replicas on one Redis, all known by the first one's URL (the balancer's)."""
+    public = f"http://127.0.0.1:{free_port()}"
+    settings = {
+        "KYC_MCP_FORWARD_PLATFORM_TOKENS": "",
+        "KYC_MCP_TOKEN_KEYS": TOKEN_KEYS,
+        "KYC_MCP_STATE_URL": redis.url,
+        "KYC_MCP_PUBLIC_URL": public + "/mcp",
+        **env,
+    }
+    return public, [start_server(stateful=False, **settings) for _ in range(count)]
+
+
+async def test_sign_in_through_the_sdk_client_walk_both_flows_refresh_and_revoke(
+    start_server: StartServer, redis: Redis, hosted_sandbox: Sandbox, uploads: Path
+) -> None:
+    user = hosted_sandbox.new_user()
+    public, servers = replicas(start_server, redis)
+    balancer = RoundRobin([server.url for server in servers])
+    wallet, browser = Wallet(), Browser(balancer, user.email, user.password)
+    async with connect_oauth(public, balancer, oauth(public + "/mcp", wallet, browser)) as client:
+        await walk_masterpay(client, hosted_sandbox, user, uploads)
+        await walk_cardholder(client, hosted_sandbox, user, uploads)
+    assert wallet.tokens is not None and len(balancer.served) == 2  # both replicas served this user
+    assert "kyc tests" in browser.pages[0]  # the page names the client that asks
+    _no_platform_token(user, [server.output() for server in servers], await _redis_dump(redis))
+
+
+async def _redis_dump(redis: Redis) -> list[bytes]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(redis.url)
+    try:
+        values = []
+        async for key in client.scan_iter(count=500):
+            values.append(key)
+            kind = await client.type(key)
+            if kind == b"string":
+                values.append(await client.get(key) or b"")
+            elif kind == b"set":
+                values.extend(await client.smembers(key))
+            elif kind == b"hash":
+                values.extend((await client.hgetall(key)).values())
+        return values
+    finally:
+        await client.aclose()
+
+
+def _no_platform_token(user: User, logs: list[str], stored: list[bytes]) -> None:
+    for secret in (user.access_token, user.refresh_token, user.password):
+        assert not any(secret in log for log in logs)
+        assert not any(secret.encode() in value for value in stored)
+
+
+async def test_the_platform_s_own_token_is_refused_at_mcp(
+    start_server: StartServer, redis: Redis, hosted_sandbox: Sandbox
+) -> None:
+    user = hosted_sandbox.new_user()
+    public, servers = replicas(start_server, redis, count=1)
+    async with httpx2.AsyncClient(timeout=30) as http:
+        answer = await http.post(
+            servers[0].mcp_url,
+            headers={"Authorization": f"Bearer {user.access_token}", "Accept": "application/json, text/event-stream"},
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        )
+        assert answer.status_code == 401
+        assert "resource_metadata=" in answer.headers["www-authenticate"]
+        metadata = (await http.get(servers[0].url + "/.well-known/oauth-protected-resource/mcp")).json()
+        assert metadata["resource"] == public + "/mcp" and metadata["authorization_servers"] == [public + "/"]
+        issuer = (await http.get(servers[0].url + "/.well-known/oauth-authorization-server")).json()
+        assert issuer["issuer"] == public + "/" and issuer["code_challenge_methods_supported"] == ["S256"]
+        assert {"registration_endpoint", "revocation_endpoint"} <= set(issuer)
+    assert user.access_token not in answer.text
+
+
+async def test_two_users_on_two_replicas_never_cross(
+    start_server: StartServer, redis: Redis, hosted_sandbox: Sandbox, uploads: Path
+) -> None:
+    """Two users signed in concurrently through the same replicas: each sees only their own profile."""
+    public, servers = replicas(start_server, redis)
+    users = [hosted_sandbox.new_user(), hosted_sandbox.new_user()]
+    seen: dict[str, Any] = {}
+
+    async def session(user: User, name: str) -> None:
+        balancer = RoundRobin([server.url for server in servers])
+        wallet, browser = Wallet(), Browser(balancer, user.email, user.password)
+        auth = oauth(public + "/mcp", wallet, browser)
+        async with connect_oauth(public, balancer, auth) as client:
+            await ok(client, "create_masterpay_user")
+            await ok(client, "get_kyc_metadata")
+            await ok(client, "update_profile", {"english_first_name": name})
+            seen[name] = (await ok(client, "get_profile"))["english_first_name"]
+
+    await asyncio.gather(session(users[0], "Ada"), session(users[1], "Grace"))
+    assert seen == {"Ada": "Ada", "Grace": "Grace"}
