@@ -195,3 +195,35 @@ async def test_two_users_on_two_replicas_never_cross(
 
     await asyncio.gather(session(users[0], "Ada"), session(users[1], "Grace"))
     assert seen == {"Ada": "Ada", "Grace": "Grace"}
+
+
+async def test_the_client_refreshes_and_a_revoked_grant_is_refused(
+    start_server: StartServer, redis: Redis, hosted_sandbox: Sandbox
+) -> None:
+    """Short-lived kyc-mcp access tokens: the SDK client renews them with the rotating refresh token, without the
+    user; `/revoke` ends the grant on every replica."""
+    user = hosted_sandbox.new_user()
+    public, servers = replicas(start_server, redis, KYC_MCP_OAUTH_ACCESS_TOKEN_SECONDS="2")
+    balancer = RoundRobin([server.url for server in servers])
+    wallet, browser = Wallet(), Browser(balancer, user.email, user.password)
+    async with connect_oauth(public, balancer, oauth(public + "/mcp", wallet, browser)) as client:
+        await ok(client, "get_kyc_metadata")
+        assert wallet.tokens is not None
+        first = wallet.tokens
+        await asyncio.sleep(3)  # the access token has expired
+        await ok(client, "get_kyc_metadata")
+        assert wallet.tokens.access_token != first.access_token and wallet.tokens.refresh_token != first.refresh_token
+    assert len(browser.pages) == 1  # signed in once: the renewal needed no page
+    assert wallet.client is not None and wallet.tokens is not None
+    async with httpx2.AsyncClient(transport=balancer, timeout=30) as http:
+        form = {"token": wallet.tokens.refresh_token, "client_id": wallet.client.client_id}
+        if wallet.client.client_secret:
+            form["client_secret"] = wallet.client.client_secret
+        assert (await http.post(public + "/revoke", data=form)).status_code == 200
+        for _ in servers:  # each replica in turn refuses the revoked grant's access token
+            answer = await http.post(
+                public + "/mcp",
+                headers={"Authorization": f"Bearer {wallet.tokens.access_token}", "Accept": "application/json"},
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            )
+            assert answer.status_code == 401
