@@ -18,9 +18,9 @@ import anyio
 import httpx2
 import pytest
 
+from kyc_mcp.signin.forms import MAX_BODY
 from kyc_mcp.signin.page import (
     CSRF_COOKIE,
-    MAX_BODY,
     MAX_POSTS,
     SECURITY_HEADERS,
     Alert,

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import html
 import re
-import secrets
 import time
 from collections.abc import Mapping
-from importlib import resources
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from mcp.server import MCPServer
 from starlette.requests import Request
@@ -32,21 +30,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kyc_mcp.hosted.provider import MAX_POSTS, AuthorizationGone, KycAuthorizationProvider, Pending
+from kyc_mcp.signin.forms import Refused, posted_from_page, read_form
 from kyc_mcp.signin.page import (
-    EMAIL,
-    LANGS,
-    MAX_BODY,
-    MAX_EMAIL,
-    MAX_PASSWORD,
     SECURITY_HEADERS,
-    SWITCH_LABEL,
     Alert,
-    Field,
     Form,
     Lang,
-    SwitchLink,
-    choose_lang,
-    render_page,
+    add_security_headers,
+    asset,
+    credential_errors,
+    credential_fields,
+    failure_alert,
+    render_signin_page,
+    request_lang,
     text,
 )
 from kyc_mcp.signin.platform import LoginFailed
@@ -63,10 +59,6 @@ form.deny button { color: var(--text); background: transparent; border: 1px soli
 form.deny button:hover { background: var(--code-bg); }
 """
 Tone = Literal["plain", "done", "problem"]
-
-
-def _asset(name: str) -> bytes:
-    return resources.files("kyc_mcp.signin").joinpath("assets", name).read_bytes()
 
 
 def _shown(name: str | None, fallback: str) -> str:
@@ -90,33 +82,9 @@ def _csp_allowing(redirect_origin: str | None) -> str:
 
 
 def _secure(response: Response, redirect_origin: str | None = None) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
+    add_security_headers(response.headers)
     response.headers["Content-Security-Policy"] = _csp_allowing(redirect_origin)
     return response
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
-
-
-def _form_values(body: bytes) -> dict[str, str]:
-    values: dict[str, str] = {}
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=16)
-    except (UnicodeDecodeError, ValueError):
-        return values
-    for name, value in pairs:
-        values.setdefault(name, value)
-    return values
 
 
 class AuthorizationPage:
@@ -129,8 +97,8 @@ class AuthorizationPage:
         self.secure_cookie = self.origin.startswith("https://")
         self.server_host = urlsplit(provider.resource).netloc
         self.assets: dict[str, tuple[bytes, str]] = {
-            "page.css": (_asset("page.css") + EXTRA_CSS, "text/css; charset=utf-8"),
-            "icon.svg": (_asset("icon.svg"), "image/svg+xml"),
+            "page.css": (asset("page.css") + EXTRA_CSS, "text/css; charset=utf-8"),
+            "icon.svg": (asset("icon.svg"), "image/svg+xml"),
         }
 
     def routes(self) -> list[Route]:
@@ -140,9 +108,6 @@ class AuthorizationPage:
         ]
 
     # ---- rendering ----------------------------------------------------------------------------------------
-
-    def _lang(self, request: Request, chosen: str | None = None) -> Lang:
-        return choose_lang(chosen or request.query_params.get("lang"), request.headers.get("accept-language"))
 
     def _render(
         self,
@@ -158,18 +123,10 @@ class AuthorizationPage:
         tone: Tone = "plain",
     ) -> str:
         query = {"tx": tx} if tx else {}
-        switch = [
-            SwitchLink(SWITCH_LABEL[other], PAGE_PATH + "?" + urlencode({**query, "lang": other}), other)
-            for other in LANGS
-            if other != lang
-        ]
-        return render_page(
-            lang=lang,
-            brand=text("brand", lang),
-            stylesheet=f"{ASSETS_PATH}/page.css",
-            icon=f"{ASSETS_PATH}/icon.svg",
-            switch=switch,
-            switch_label=text("language", lang),
+        return render_signin_page(
+            lang,
+            assets_path=ASSETS_PATH,
+            lang_href=lambda other: PAGE_PATH + "?" + urlencode({**query, "lang": other}),
             title=title,
             heading=heading,
             intro=intro,
@@ -206,7 +163,6 @@ class AuthorizationPage:
         alert: Alert | None = None,
         with_form: bool = True,
     ) -> Response:
-        errors = errors or {}
         client = _shown(pending.client.client_name, pending.client.client_id)
         redirect = pending.redirect_host
         hidden = {"tx": pending.tx, "csrf": pending.csrf, "lang": lang}
@@ -214,25 +170,7 @@ class AuthorizationPage:
             action=PAGE_PATH,
             hidden=hidden,
             submit=text("oauth_submit", lang),
-            fields=[
-                Field(
-                    "email",
-                    text("email", lang),
-                    type="email",
-                    value=email,
-                    autocomplete="username",
-                    max_length=MAX_EMAIL,
-                    error=errors.get("email"),
-                ),
-                Field(
-                    "password",
-                    text("password", lang),
-                    type="password",
-                    autocomplete="current-password",
-                    max_length=MAX_PASSWORD,
-                    error=errors.get("password"),
-                ),
-            ],
+            fields=credential_fields(lang, email=email, errors=errors),
         )
         intro = [
             text("oauth_asks", lang).replace("{client}", client).replace("{server}", self.server_host),
@@ -284,10 +222,6 @@ class AuthorizationPage:
             "  </form>\n"
         )
 
-    def _failure_alert(self, failure: LoginFailed, lang: Lang, advice: str | None = None) -> Alert:
-        intro = text("detail_in_english", lang) or None
-        return Alert(text(f"failed_{failure.kind}", lang), failure.message, intro, "en", advice)
-
     def _redirect(self, url: str) -> Response:
         response = RedirectResponse(url, status_code=303)
         _secure(response, _origin(url))
@@ -299,7 +233,7 @@ class AuthorizationPage:
     async def asset(self, request: Request) -> Response:
         found = self.assets.get(request.path_params["name"])
         if found is None:
-            return self._message(self._lang(request), 404, "problem_title", "not_found_heading")
+            return self._message(request_lang(request), 404, "problem_title", "not_found_heading")
         content, media_type = found
         return _secure(Response(content, media_type=media_type))
 
@@ -315,32 +249,20 @@ class AuthorizationPage:
             return _secure(response)
 
     async def _get(self, request: Request) -> Response:
-        lang = self._lang(request)
+        lang = request_lang(request)
         pending = await self.provider.pending(request.query_params.get("tx", ""))
         if pending is None:
             return self._gone(lang)
         return self._form(pending, lang)
 
     def _verified(self, request: Request, pending: Pending, values: Mapping[str, str]) -> bool:
-        origin = request.headers.get("origin")
-        if origin is not None and origin.lower() != self.origin:
-            return False
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site != "same-origin":
-            return False
-        token, cookie = values.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")
-        expected = pending.csrf.encode()
-        return secrets.compare_digest(token.encode(), expected) and secrets.compare_digest(cookie.encode(), expected)
+        return posted_from_page(request, values, origin=self.origin, csrf=pending.csrf, cookie=CSRF_COOKIE)
 
     async def _post(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            return self._message(self._lang(request), 415, "problem_title", "unsupported_heading", "try_again")
-        body = await _read_capped(request)
-        if body is None:
-            return self._message(self._lang(request), 413, "problem_title", "too_large_heading", "try_again")
-        values = _form_values(body)
-        lang = self._lang(request, values.get("lang"))
+        values = await read_form(request)
+        if isinstance(values, Refused):
+            return self._message(request_lang(request), values.status, "problem_title", values.heading, "try_again")
+        lang = request_lang(request, values.get("lang"))
         tx = values.get("tx", "")
         pending = await self.provider.pending(tx)
         if pending is None:
@@ -359,16 +281,7 @@ class AuthorizationPage:
 
     async def _sign_in(self, pending: Pending, values: Mapping[str, str], lang: Lang) -> Response:
         email, password = values.get("email", "").strip(), values.get("password", "")
-        errors: dict[str, str] = {}
-        if not email:
-            errors["email"] = text("email_missing", lang)
-        elif len(email) > MAX_EMAIL or not EMAIL.fullmatch(email) or not email.isprintable():
-            errors["email"] = text("email_invalid", lang)
-        if not password:
-            errors["password"] = text("password_missing", lang)
-        elif len(password) > MAX_PASSWORD:
-            errors["password"] = text("password_long", lang)
-        if errors:
+        if errors := credential_errors(email, password, lang):
             alert = Alert(text("check_fields", lang))
             return self._form(pending, lang, status=400, email=email, errors=errors, alert=alert)
         try:
@@ -376,7 +289,7 @@ class AuthorizationPage:
         except LoginFailed as failure:
             status = 423 if failure.kind == "locked" else 400
             retry = failure.kind not in ("locked", "stopped")
-            alert = self._failure_alert(failure, lang)
+            alert = failure_alert(failure, lang)
             return self._form(pending, lang, status=status, email=email, alert=alert, with_form=retry)
         return self._redirect(url)
 

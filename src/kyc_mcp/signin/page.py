@@ -15,8 +15,10 @@ What protects it (docs/signin.md):
   this server only, framing refused); the page loads nothing from anywhere else;
 - nothing is logged: no access log (a link is a capability), no email, no password.
 
-The page layout (`render_page`, `Field`, `Form`, `Alert`) knows nothing of links, so other pages (the hosted
-OAuth authorization page) can reuse it; `STRINGS` holds every sentence in English and Simplified Chinese.
+The page layout (`render_page`, `Field`, `Form`, `Alert`) and the sign-in form (`credential_fields`,
+`credential_errors`, `failure_alert`) know nothing of links, so other pages (the hosted OAuth authorization page)
+reuse them, as they reuse `kyc_mcp.signin.forms` for taking in the post; `STRINGS` holds every sentence in
+English and Simplified Chinese.
 """
 
 # ruff: noqa: RUF001  (the Chinese sentences use Chinese, full-width punctuation)
@@ -32,7 +34,6 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, S
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 import anyio
 import anyio.abc
@@ -44,6 +45,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kyc_mcp.signin.forms import Refused, posted_from_page, read_form
 from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, LoginFailed
 
 SignIn = Callable[[str, str], Awaitable[str | None]]
@@ -55,7 +57,6 @@ PREFIX = "/signin"
 ASSETS_PATH = f"{PREFIX}/assets"
 CSRF_COOKIE = "kyc_mcp_csrf"
 MAX_POSTS = 5  # form posts per link, whatever their outcome
-MAX_BODY = 8 * 1024  # bytes of a form post
 MAX_EMAIL = 254
 MAX_PASSWORD = 1024
 STOP_TIMEOUT_SECONDS = 5
@@ -219,6 +220,12 @@ def choose_lang(query: str | None, accept_language: str | None) -> Lang:
         if primary in LANGS:
             return primary
     return "en"
+
+
+def request_lang(request: Request, chosen: str | None = None) -> Lang:
+    """The language of a page answering `request`: `chosen` (a posted field), else its `?lang=`, else its
+    `Accept-Language` (see `choose_lang`)."""
+    return choose_lang(chosen or request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 # ---- the page layout: reusable, knows nothing of links ------------------------------------------------------
@@ -387,6 +394,79 @@ def render_page(
     )
 
 
+def render_signin_page(lang: Lang, *, assets_path: str, lang_href: Callable[[Lang], str], **parts: Any) -> str:
+    """`render_page` as kyc-mcp's sign-in pages show it: in `lang`, with the brand, the stylesheet and icon under
+    `assets_path`, and a link to each other language at `lang_href(that language)`; `parts` are the page's own."""
+    switch = [SwitchLink(SWITCH_LABEL[other], lang_href(other), other) for other in LANGS if other != lang]
+    return render_page(
+        lang=lang,
+        brand=text("brand", lang),
+        stylesheet=f"{assets_path}/page.css",
+        icon=f"{assets_path}/icon.svg",
+        switch=switch,
+        switch_label=text("language", lang),
+        **parts,
+    )
+
+
+# ---- the sign-in form: the same fields, checks and failures on every page that signs in to the platform ------
+
+
+def credential_fields(lang: Lang, *, email: str = "", errors: Mapping[str, str] | None = None) -> list[Field]:
+    """The email and password inputs, with `email` filled in and each field's error from `errors`."""
+    errors = errors or {}
+    return [
+        Field(
+            "email",
+            text("email", lang),
+            type="email",
+            value=email,
+            autocomplete="username",
+            max_length=MAX_EMAIL,
+            error=errors.get("email"),
+        ),
+        Field(
+            "password",
+            text("password", lang),
+            type="password",
+            autocomplete="current-password",
+            max_length=MAX_PASSWORD,
+            error=errors.get("password"),
+        ),
+    ]
+
+
+def credential_errors(email: str, password: str, lang: Lang) -> dict[str, str]:
+    """What is wrong with the typed email and password, by field (nothing when both can be sent on)."""
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = text("email_missing", lang)
+    elif len(email) > MAX_EMAIL or not EMAIL.fullmatch(email) or not email.isprintable():
+        errors["email"] = text("email_invalid", lang)
+    if not password:
+        errors["password"] = text("password_missing", lang)
+    elif len(password) > MAX_PASSWORD:
+        errors["password"] = text("password_long", lang)
+    return errors
+
+
+def failure_alert(failure: LoginFailed, lang: Lang, advice: str | None = None) -> Alert:
+    """A translated headline for the kind of failure, the platform's own (English) message as detail."""
+    intro = text("detail_in_english", lang) or None
+    return Alert(text(f"failed_{failure.kind}", lang), failure.message, intro, "en", advice)
+
+
+def asset(name: str) -> bytes:
+    """One of the pages' static files (`page.css`, `icon.svg`)."""
+    return resources.files("kyc_mcp.signin").joinpath("assets", name).read_bytes()
+
+
+def add_security_headers(headers: Any) -> None:
+    """Sets every one of `SECURITY_HEADERS` on a response's `headers`."""
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+
+
 # ---- links and the server -----------------------------------------------------------------------------------
 
 
@@ -429,11 +509,6 @@ class _Running:
     port: int
     done: anyio.Event = field(default_factory=anyio.Event)
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-
-
-def _secure(headers: Any) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        headers[name] = value
 
 
 class _Guard:
@@ -500,8 +575,8 @@ class SignInServer:
         self._lock: anyio.Lock | None = None
         self._changed: anyio.Event | None = None
         self._assets = {
-            "page.css": (_asset("page.css"), "text/css; charset=utf-8"),
-            "icon.svg": (_asset("icon.svg"), "image/svg+xml"),
+            "page.css": (asset("page.css"), "text/css; charset=utf-8"),
+            "icon.svg": (asset("icon.svg"), "image/svg+xml"),
         }
         self._app = Starlette(
             routes=[
@@ -682,22 +757,10 @@ class SignInServer:
 
     # ---- requests ----------------------------------------------------------------------------------------
 
-    def _lang(self, request: Request, chosen: str | None = None) -> Lang:
-        return choose_lang(chosen or request.query_params.get("lang"), request.headers.get("accept-language"))
-
     def _page(self, lang: Lang, *, status: int, **parts: Any) -> HTMLResponse:
-        switch = [SwitchLink(SWITCH_LABEL[other], f"?lang={other}", other) for other in LANGS if other != lang]
-        page = render_page(
-            lang=lang,
-            brand=text("brand", lang),
-            stylesheet=f"{ASSETS_PATH}/page.css",
-            icon=f"{ASSETS_PATH}/icon.svg",
-            switch=switch,
-            switch_label=text("language", lang),
-            **parts,
-        )
+        page = render_signin_page(lang, assets_path=ASSETS_PATH, lang_href=lambda other: f"?lang={other}", **parts)
         response = HTMLResponse(page, status_code=status)
-        _secure(response.headers)
+        add_security_headers(response.headers)
         return response
 
     def _message(self, lang: Lang, status: int, title: str, heading: str, *body: str) -> HTMLResponse:
@@ -725,32 +788,13 @@ class SignInServer:
         alert: Alert | None = None,
         with_form: bool = True,
     ) -> HTMLResponse:
-        errors = errors or {}
         host = self.platform_host
         minutes = max(1, round((record.link.expires_at - time.time()) / 60))
         form = Form(
             action=f"{PREFIX}/{record.link.id}",
             hidden={"csrf": record.csrf, "lang": lang},
             submit=text("submit", lang),
-            fields=[
-                Field(
-                    "email",
-                    text("email", lang),
-                    type="email",
-                    value=email,
-                    autocomplete="username",
-                    max_length=MAX_EMAIL,
-                    error=errors.get("email"),
-                ),
-                Field(
-                    "password",
-                    text("password", lang),
-                    type="password",
-                    autocomplete="current-password",
-                    max_length=MAX_PASSWORD,
-                    error=errors.get("password"),
-                ),
-            ],
+            fields=credential_fields(lang, email=email, errors=errors),
         )
         notes = [text("password_goes", lang).replace("{host}", host), text("lockout", lang)]
         if with_form:
@@ -787,20 +831,20 @@ class SignInServer:
             return await self._not_found(request, None)
         content, media_type = found
         response = Response(content, media_type=media_type)
-        _secure(response.headers)
+        add_security_headers(response.headers)
         return response
 
     async def _not_found(self, request: Request, exc: object) -> Response:
-        lang = self._lang(request)
+        lang = request_lang(request)
         return self._message(lang, 404, "problem_title", "not_found_heading")
 
     async def _crashed(self, request: Request, exc: Exception) -> Response:
         response = Response("The sign-in page met an internal error.\n", status_code=500, media_type="text/plain")
-        _secure(response.headers)
+        add_security_headers(response.headers)
         return response
 
     async def _get(self, request: Request) -> Response:
-        lang = self._lang(request)
+        lang = request_lang(request)
         record = self._live_record(request)
         if record is None:
             return self._gone(lang)
@@ -809,16 +853,11 @@ class SignInServer:
     async def _post(self, request: Request) -> Response:
         record = self._live_record(request)
         if record is None:
-            return self._gone(self._lang(request))
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            lang = self._lang(request)
-            return self._message(lang, 415, "problem_title", "unsupported_heading", "try_again")
-        body = await _read_capped(request)
-        if body is None:
-            return self._message(self._lang(request), 413, "problem_title", "too_large_heading", "try_again")
-        values = _form_values(body)
-        lang = self._lang(request, values.get("lang"))
+            return self._gone(request_lang(request))
+        values = await read_form(request)
+        if isinstance(values, Refused):
+            return self._message(request_lang(request), values.status, "problem_title", values.heading, "try_again")
+        lang = request_lang(request, values.get("lang"))
         async with record.lock:  # one post at a time per link
             if not record.live(time.time()):
                 return self._gone(lang)
@@ -828,7 +867,7 @@ class SignInServer:
             if not (record.succeeded or record.retired) and record.posts >= MAX_POSTS:
                 record.retired = True
                 failure, advice = record.failure, text("no_tries_left", lang)
-                alert = self._failure_alert(failure, lang, advice) if failure else Alert(advice)
+                alert = failure_alert(failure, lang, advice) if failure else Alert(advice)
                 email = values.get("email", "").strip()
                 response = self._form(
                     record, lang, status=response.status_code, email=email, alert=alert, with_form=False
@@ -843,37 +882,14 @@ class SignInServer:
         return self._message(lang, 403, "forbidden_title", "forbidden_heading", "forbidden_body")
 
     def _verified(self, request: Request, record: _Record, values: Mapping[str, str]) -> bool:
-        port = request.scope.get("kyc_mcp.port")
-        origin = request.headers.get("origin")
-        if origin is not None and origin != f"http://{LOOPBACK}:{port}":
-            return False
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site != "same-origin":
-            return False
-        token, cookie = values.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")
-        return secrets.compare_digest(token.encode(), record.csrf.encode()) and secrets.compare_digest(
-            cookie.encode(), record.csrf.encode()
-        )
-
-    def _failure_alert(self, failure: LoginFailed, lang: Lang, advice: str | None = None) -> Alert:
-        """A translated headline for the kind of failure, the platform's own (English) message as detail."""
-        intro = text("detail_in_english", lang) or None
-        return Alert(text(f"failed_{failure.kind}", lang), failure.message, intro, "en", advice)
+        origin = f"http://{LOOPBACK}:{request.scope.get('kyc_mcp.port')}"
+        return posted_from_page(request, values, origin=origin, csrf=record.csrf, cookie=CSRF_COOKIE)
 
     async def _attempt(self, request: Request, record: _Record, values: Mapping[str, str], lang: Lang) -> Response:
         if not self._verified(request, record, values):
             return self._forbidden(lang)
         email, password = values.get("email", "").strip(), values.get("password", "")
-        errors: dict[str, str] = {}
-        if not email:
-            errors["email"] = text("email_missing", lang)
-        elif len(email) > MAX_EMAIL or not EMAIL.fullmatch(email) or not email.isprintable():
-            errors["email"] = text("email_invalid", lang)
-        if not password:
-            errors["password"] = text("password_missing", lang)
-        elif len(password) > MAX_PASSWORD:
-            errors["password"] = text("password_long", lang)
-        if errors:
+        if errors := credential_errors(email, password, lang):
             return self._form(
                 record, lang, status=400, email=email, errors=errors, alert=Alert(text("check_fields", lang))
             )
@@ -885,7 +901,7 @@ class SignInServer:
             if failure.kind in ("locked", "stopped"):
                 record.retired = True
             status = 423 if failure.kind == "locked" else 400
-            alert = self._failure_alert(failure, lang)
+            alert = failure_alert(failure, lang)
             return self._form(record, lang, status=status, email=email, alert=alert, with_form=not record.retired)
         except Exception:  # neither shown nor logged: its text might hold what was typed
             alert = Alert(text("failed_unexpected", lang))
@@ -894,38 +910,9 @@ class SignInServer:
             record.busy = False
         if refusal is not None:
             record.failure = LoginFailed("unavailable", refusal)
-            alert = self._failure_alert(record.failure, lang)
+            alert = failure_alert(record.failure, lang)
             return self._form(record, lang, status=400, email=email, alert=alert)
         record.succeeded = True
         response = self._message(lang, 200, "done_title", "done_heading", "done_body")
         response.delete_cookie(CSRF_COOKIE, path=f"{PREFIX}/{record.link.id}", httponly=True, samesite="strict")
         return response
-
-
-def _asset(name: str) -> bytes:
-    return resources.files("kyc_mcp.signin").joinpath("assets", name).read_bytes()
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The request's body, or None when it is longer than `MAX_BODY`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
-
-
-def _form_values(body: bytes) -> dict[str, str]:
-    """The first value of each field of an url-encoded form (malformed parts are dropped)."""
-    values: dict[str, str] = {}
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=16)
-    except (UnicodeDecodeError, ValueError):
-        return values
-    for name, value in pairs:
-        values.setdefault(name, value)
-    return values
