@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
@@ -19,76 +18,16 @@ from cryptography.fernet import Fernet
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from tests.hosted.clients import RoundRobin, accept, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import HttpServer, Redis, StartServer
 from tests.support.clients import Sandbox, User
 from tests.support.mcp_client import ok
+from tests.support.oauth import CLIENT_NAME, Browser, Wallet, sdk_client
 from tests.support.processes import free_port
-from tests.support.signin import hidden_fields
 
 pytestmark = pytest.mark.anyio
 TOKEN_KEYS = Fernet.generate_key().decode()
-REDIRECT = "http://127.0.0.1:33418/callback"
-
-
-class Wallet:
-    """The client's token storage (the SDK's `TokenStorage`), in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
-class Browser:
-    """The user's browser at kyc-mcp's authorization page: follows /authorize to the page, posts the form."""
-
-    def __init__(self, transport: httpx2.AsyncBaseTransport, email: str, password: str) -> None:
-        self.transport, self.email, self.password = transport, email, password
-        self.landed: dict[str, list[str]] = {}
-        self.pages: list[str] = []
-
-    async def open(self, authorization_url: str) -> None:
-        async with httpx2.AsyncClient(transport=self.transport, timeout=30) as browser:
-            hop = await browser.get(authorization_url)
-            assert hop.status_code in (302, 303), hop.text
-            page_url = hop.headers["location"]
-            page = await browser.get(page_url)
-            assert page.status_code == 200, page.text
-            self.pages.append(page.text)
-            parts = urlsplit(page_url)
-            form = {**hidden_fields(page.text), "email": self.email, "password": self.password}
-            origin = f"{parts.scheme}://{parts.netloc}"
-            answer = await browser.post(page_url, data=form, headers={"Origin": origin})
-            assert answer.status_code == 303, answer.text
-            self.landed = parse_qs(urlsplit(answer.headers["location"]).query)
-
-    async def callback(self) -> AuthorizationCodeResult:
-        return AuthorizationCodeResult(code=self.landed["code"][0], state=self.landed["state"][0])
-
-
-def oauth(url: str, wallet: Wallet, browser: Browser) -> OAuthClientProvider:
-    metadata = OAuthClientMetadata(client_name="kyc tests", redirect_uris=[REDIRECT])  # type: ignore[list-item]
-    return OAuthClientProvider(
-        server_url=url,
-        storage=wallet,
-        redirect_handler=browser.open,
-        callback_handler=browser.callback,
-        client_metadata=metadata,
-    )
 
 
 @asynccontextmanager
@@ -119,12 +58,12 @@ async def test_sign_in_through_the_sdk_client_walk_both_flows_refresh_and_revoke
     user = hosted_sandbox.new_user()
     public, servers = replicas(start_server, redis)
     balancer = RoundRobin([server.url for server in servers])
-    wallet, browser = Wallet(), Browser(balancer, user.email, user.password)
-    async with connect_oauth(public, balancer, oauth(public + "/mcp", wallet, browser)) as client:
+    wallet, browser = Wallet(), Browser(user.email, user.password, balancer)
+    async with connect_oauth(public, balancer, sdk_client(public + "/mcp", wallet, browser)) as client:
         await walk_masterpay(client, hosted_sandbox, user, uploads)
         await walk_cardholder(client, hosted_sandbox, user, uploads)
     assert wallet.tokens is not None and len(balancer.served) == 2  # both replicas served this user
-    assert "kyc tests" in browser.pages[0]  # the page names the client that asks
+    assert CLIENT_NAME in browser.pages[0].text  # the page names the client that asks
     _no_platform_token(user, [server.output() for server in servers], await _redis_dump(redis))
 
 
@@ -185,8 +124,8 @@ async def test_two_users_on_two_replicas_never_cross(
 
     async def session(user: User, name: str) -> None:
         balancer = RoundRobin([server.url for server in servers])
-        wallet, browser = Wallet(), Browser(balancer, user.email, user.password)
-        auth = oauth(public + "/mcp", wallet, browser)
+        wallet, browser = Wallet(), Browser(user.email, user.password, balancer)
+        auth = sdk_client(public + "/mcp", wallet, browser)
         async with connect_oauth(public, balancer, auth) as client:
             await ok(client, "create_masterpay_user")
             await ok(client, "get_kyc_metadata")
@@ -205,8 +144,8 @@ async def test_the_client_refreshes_and_a_revoked_grant_is_refused(
     user = hosted_sandbox.new_user()
     public, servers = replicas(start_server, redis, KYC_MCP_OAUTH_ACCESS_TOKEN_SECONDS="2")
     balancer = RoundRobin([server.url for server in servers])
-    wallet, browser = Wallet(), Browser(balancer, user.email, user.password)
-    async with connect_oauth(public, balancer, oauth(public + "/mcp", wallet, browser)) as client:
+    wallet, browser = Wallet(), Browser(user.email, user.password, balancer)
+    async with connect_oauth(public, balancer, sdk_client(public + "/mcp", wallet, browser)) as client:
         await ok(client, "get_kyc_metadata")
         assert wallet.tokens is not None
         first = wallet.tokens

@@ -25,13 +25,12 @@ import pytest
 import uvicorn
 from cryptography.fernet import Fernet
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import MCPServer
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AuthorizationParams
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientInformationFull
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
@@ -44,11 +43,10 @@ from kyc_mcp.signin.platform import LOCKOUT_AFTER, STOP_AFTER
 from kyc_mcp.upstream import Upstream
 from tests.hosted.conftest import Redis
 from tests.support.clients import Sandbox, User
+from tests.support.oauth import REDIRECT, Browser, Wallet, action, page_form, post_form, sdk_client
 from tests.support.processes import free_port
-from tests.support.signin import hidden_fields
 
 pytestmark = pytest.mark.anyio
-REDIRECT = "http://127.0.0.1:33418/callback"
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
@@ -155,76 +153,6 @@ async def oauth_as(sandbox: Sandbox) -> AsyncIterator[AS]:
 
 
 # ---- the client side: the SDK's OAuth client, and a browser ---------------------------------------------------
-
-
-class Wallet:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
-class Browser:
-    """The user at the authorization page: follows /authorize to the page, loads it, posts the form with its
-    hidden fields and the cookie the page set."""
-
-    def __init__(self, email: str, password: str) -> None:
-        self.email, self.password = email, password
-        self.landed: dict[str, list[str]] = {}
-        self.pages: list[httpx2.Response] = []
-
-    async def open(self, authorization_url: str) -> None:
-        async with httpx2.AsyncClient(timeout=30) as browser:
-            hop = await browser.get(authorization_url)
-            assert hop.status_code == 302, hop.text
-            page = await browser.get(hop.headers["location"])
-            assert page.status_code == 200, page.text
-            self.pages.append(page)
-            answer = await post_form(browser, page, email=self.email, password=self.password)
-            assert answer.status_code == 303, answer.text
-            self.landed = parse_qs(urlsplit(answer.headers["location"]).query)
-
-    async def callback(self) -> AuthorizationCodeResult:
-        return AuthorizationCodeResult(code=self.landed["code"][0], state=self.landed["state"][0])
-
-
-def sdk_client(url: str, wallet: Wallet, browser: Browser) -> OAuthClientProvider:
-    return OAuthClientProvider(
-        server_url=url,
-        storage=wallet,
-        redirect_handler=browser.open,
-        callback_handler=browser.callback,
-        client_metadata=OAuthClientMetadata(client_name="Acme KYC app", redirect_uris=[REDIRECT]),  # type: ignore[list-item]
-    )
-
-
-def page_form(page: httpx2.Response) -> dict[str, str]:
-    """The sign-in form's hidden fields (the page's first form; the second is "Deny")."""
-    return hidden_fields(page.text.split('<form class="deny"')[0])
-
-
-async def post_form(
-    browser: httpx2.AsyncClient, page: httpx2.Response, origin: str | None = "", **fields: str
-) -> httpx2.Response:
-    """Post the page's form as the browser would: its hidden fields, `fields`, and the page's Origin."""
-    url = page.url
-    headers = {} if origin is None else {"Origin": origin or f"{url.scheme}://{url.netloc.decode()}"}
-    return await browser.post(action(page), data={**page_form(page), **fields}, headers=headers)
-
-
-def action(page: httpx2.Response) -> str:
-    return str(page.url).split("?")[0]
 
 
 def pkce() -> tuple[str, str]:
