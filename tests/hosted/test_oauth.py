@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
@@ -23,7 +24,7 @@ from tests.hosted.clients import RoundRobin, accept, walk_cardholder, walk_maste
 from tests.hosted.conftest import HttpServer, Redis, StartServer
 from tests.support.clients import Sandbox, User
 from tests.support.mcp_client import ok
-from tests.support.oauth import CLIENT_NAME, Browser, Wallet, sdk_client
+from tests.support.oauth import CLIENT_NAME, Browser, Wallet, redis_values, sdk_client
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.anyio
@@ -68,21 +69,9 @@ async def test_sign_in_through_the_sdk_client_walk_both_flows_refresh_and_revoke
 
 
 async def _redis_dump(redis: Redis) -> list[bytes]:
-    import redis.asyncio as aioredis
-
     client = aioredis.from_url(redis.url)
     try:
-        values = []
-        async for key in client.scan_iter(count=500):
-            values.append(key)
-            kind = await client.type(key)
-            if kind == b"string":
-                values.append(await client.get(key) or b"")
-            elif kind == b"set":
-                values.extend(await client.smembers(key))
-            elif kind == b"hash":
-                values.extend((await client.hgetall(key)).values())
-        return values
+        return await redis_values(client)
     finally:
         await client.aclose()
 

@@ -43,7 +43,7 @@ from kyc_mcp.signin.platform import LOCKOUT_AFTER, STOP_AFTER
 from kyc_mcp.upstream import Upstream
 from tests.hosted.conftest import Redis
 from tests.support.clients import Sandbox, User
-from tests.support.oauth import REDIRECT, Browser, Wallet, action, page_form, post_form, sdk_client
+from tests.support.oauth import REDIRECT, Browser, Wallet, action, page_form, post_form, redis_values, sdk_client
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.anyio
@@ -247,20 +247,8 @@ async def stored(kv: KeyValue) -> list[bytes]:
             else:
                 out.append(value)
         return out
-    import redis.asyncio as aioredis
-
     assert isinstance(kv, RedisKV)
-    client = kv._redis
-    values: list[bytes] = []
-    async for key in client.scan_iter(match="kyc-mcp:auth:*", count=500):
-        values.append(key)
-        kind = await client.type(key)
-        if kind == b"string":
-            values.append(await client.get(key) or b"")
-        elif kind == b"set":
-            values.extend(await client.smembers(key))
-    assert isinstance(client, aioredis.Redis)
-    return values
+    return await redis_values(kv._redis, "kyc-mcp:auth:*")
 
 
 def assert_nothing_in_clear(secrets_: list[str], haystack: list[bytes]) -> None:

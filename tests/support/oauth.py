@@ -1,12 +1,14 @@
 """The client side of kyc-mcp's hosted OAuth, for tests: the SDK's OAuth client with its token storage in memory,
 and a stand-in for the user's browser at kyc-mcp's authorization page (it follows /authorize to the page, loads
-it, and posts the sign-in form with its hidden fields, the cookie the page set and the page's Origin)."""
+it, and posts the sign-in form with its hidden fields, the cookie the page set and the page's Origin); and
+`redis_values`, what the servers stored, to look for a token in clear."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
+import redis.asyncio as aioredis
 from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
@@ -93,3 +95,18 @@ def sdk_client(url: str, wallet: Wallet, browser: Browser) -> OAuthClientProvide
         callback_handler=browser.callback,
         client_metadata=OAuthClientMetadata(client_name=CLIENT_NAME, redirect_uris=[REDIRECT]),  # type: ignore[list-item]
     )
+
+
+async def redis_values(client: aioredis.Redis, match: str = "*") -> list[bytes]:
+    """Every key matching `match` and every value under it (of a string, a set or a hash)."""
+    values: list[bytes] = []
+    async for key in client.scan_iter(match=match, count=500):
+        values.append(key)
+        kind = await client.type(key)
+        if kind == b"string":
+            values.append(await client.get(key) or b"")
+        elif kind == b"set":
+            values.extend(await client.smembers(key))
+        elif kind == b"hash":
+            values.extend((await client.hgetall(key)).values())
+    return values
