@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from kyc_mcp.signin.page import SignInServer
-from kyc_mcp.signin.platform import LOCKOUT_WARNING, LoginFailed
+from kyc_mcp.signin.platform import LOCKOUT_WARNING
+from tests.support.signin import EMAIL, PASSWORD, PLATFORM_HOST, WRONG, FakeSignIn
 
 pytestmark = pytest.mark.anyio
 
@@ -37,16 +38,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HOST = "payment-api-dev.aiotnetwork.io"
-EMAIL = "ada@example.com"
-PASSWORD = "Corr3ct-horse-battery-staple"
-WRONG = "wr0ng-Pa55word-guess"
-REJECTED = LoginFailed(
-    "rejected",
-    "The platform rejected the email or password (1 failed in a row; the account locks after 5, so 4 more "
-    "would lock it).",
-    1,
-)
 
 
 def _missing() -> str | None:
@@ -73,16 +64,6 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
-
-
-class FakeSignIn:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    async def __call__(self, email: str, password: str) -> None:
-        self.calls.append((email, password))
-        if (email, password) != (EMAIL, PASSWORD):
-            raise REJECTED
 
 
 async def _page(chromium: Any, *, locale: str, width: int = 760, height: int = 820) -> tuple[Any, list[str]]:
@@ -138,7 +119,7 @@ def _keep(shot: Path, name: str) -> None:
 
 async def test_signing_in_with_the_keyboard(chromium: Any, tmp_path: Path) -> None:
     fake = FakeSignIn()
-    async with SignInServer(fake, platform_host=HOST, linger_seconds=1.0) as pages:
+    async with SignInServer(fake, platform_host=PLATFORM_HOST, linger_seconds=1.0) as pages:
         link = await pages.new_link()
         page, problems = await _page(chromium, locale="en-US")
         answer = await page.goto(link.url)
@@ -146,7 +127,7 @@ async def test_signing_in_with_the_keyboard(chromium: Any, tmp_path: Path) -> No
         assert await page.title() == "Sign in · kyc-mcp"
         assert await page.get_attribute("html", "lang") == "en"
         assert LOCKOUT_WARNING in await page.inner_text("main")
-        assert HOST in await page.inner_text("h1 + p")
+        assert PLATFORM_HOST in await page.inner_text("h1 + p")
         # the stylesheet applied (CSP style-src 'self'): the card is the narrow, white, centred box of page.css
         card = await page.evaluate(
             "() => { const s = getComputedStyle(document.querySelector('main'));"
@@ -208,7 +189,7 @@ async def test_signing_in_with_the_keyboard(chromium: Any, tmp_path: Path) -> No
 
 async def test_the_chinese_page_fits_a_phone(chromium: Any, tmp_path: Path) -> None:
     fake = FakeSignIn()
-    async with SignInServer(fake, platform_host=HOST, linger_seconds=1.0) as pages:
+    async with SignInServer(fake, platform_host=PLATFORM_HOST, linger_seconds=1.0) as pages:
         link = await pages.new_link()
         page, problems = await _page(chromium, locale="zh-CN")
         await page.goto(link.url)
@@ -250,7 +231,7 @@ async def test_the_chinese_page_fits_a_phone(chromium: Any, tmp_path: Path) -> N
 async def test_the_browser_enforces_the_pages_policy(chromium: Any) -> None:
     """The headers mean what they say in a real browser: an inline script is refused (and reported), a frame of
     the page from another origin is blocked."""
-    async with SignInServer(FakeSignIn(), platform_host=HOST, linger_seconds=0.2) as pages:
+    async with SignInServer(FakeSignIn(), platform_host=PLATFORM_HOST, linger_seconds=0.2) as pages:
         link = await pages.new_link()
         page, problems = await _page(chromium, locale="en-US")
         await page.goto(link.url)

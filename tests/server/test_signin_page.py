@@ -33,46 +33,18 @@ from kyc_mcp.signin.page import (
     render_page,
 )
 from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, LoginFailed
+from tests.support.signin import EMAIL, PASSWORD, PLATFORM_HOST, REJECTED, WRONG, FakeSignIn
 
 pytestmark = pytest.mark.anyio
 
-HOST = "payment-api-dev.aiotnetwork.io"
-EMAIL = "ada@example.com"
-PASSWORD = "Corr3ct-horse-battery-staple"
-WRONG = "wr0ng-Pa55word-guess"
-REJECTED = LoginFailed(
-    "rejected",
-    "The platform rejected the email or password (1 failed in a row; the account locks after 5, so 4 more "
-    "would lock it).",
-    1,
-)
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class FakeSignIn:
-    """Accepts `EMAIL` with `PASSWORD`; raises `failure` (or REJECTED) otherwise; counts its calls."""
-
-    def __init__(self, failure: LoginFailed | None = None, *, delay: float = 0.0) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self.failure = failure
-        self.delay = delay
-
-    async def __call__(self, email: str, password: str) -> str | None:
-        self.calls.append((email, password))
-        if self.delay:
-            await anyio.sleep(self.delay)
-        if self.failure is not None:
-            raise self.failure
-        if (email, password) != (EMAIL, PASSWORD):
-            raise REJECTED
-        return None
 
 
 @asynccontextmanager
 async def serving(sign_in: Any = None, **options: Any) -> AsyncIterator[tuple[SignInServer, FakeSignIn]]:
     fake = sign_in if sign_in is not None else FakeSignIn()
     options.setdefault("linger_seconds", 0.05)
-    async with SignInServer(fake, platform_host=HOST, **options) as pages:
+    async with SignInServer(fake, platform_host=PLATFORM_HOST, **options) as pages:
         yield pages, fake
 
 
@@ -130,8 +102,8 @@ async def test_the_form_in_english() -> None:
         page, csrf = await open_form(client, link)
     text = page.text
     assert '<html lang="en">' in text and "<main" in text and text.count("<h1") == 1
-    assert f"You are signing in to <strong>{HOST}</strong>." in text
-    assert f"Your password is sent only to {HOST}, never to the assistant" in text
+    assert f"You are signing in to <strong>{PLATFORM_HOST}</strong>." in text
+    assert f"Your password is sent only to {PLATFORM_HOST}, never to the assistant" in text
     assert LOCKOUT_WARNING in text
     assert '<label for="email">Email</label>' in text and '<label for="password">Password</label>' in text
     assert re.search(r'<input id="email" name="email" type="email" value="" autocomplete="username"', text)
@@ -172,7 +144,8 @@ async def test_the_language_follows_accept_language_or_the_switch(accept: str, q
     if lang == "zh":
         assert '<h1 id="heading">登录 KYC 平台</h1>' in page.text and "电子邮箱" in page.text
         assert (
-            "平台会在连续 5 次登录失败后锁定账户。" in page.text and f"您正在登录 <strong>{HOST}</strong>" in page.text
+            "平台会在连续 5 次登录失败后锁定账户。" in page.text
+            and f"您正在登录 <strong>{PLATFORM_HOST}</strong>" in page.text
         )
         assert '<a href="?lang=en" lang="en" hreflang="en">English</a>' in page.text
         assert "Password" not in page.text
@@ -603,7 +576,7 @@ async def test_links_are_unguessable_local_urls() -> None:
 
 
 async def test_nothing_listens_before_the_first_link_or_outside_the_context() -> None:
-    pages = SignInServer(FakeSignIn(), platform_host=HOST)
+    pages = SignInServer(FakeSignIn(), platform_host=PLATFORM_HOST)
     with pytest.raises(RuntimeError):
         await pages.new_link()
     async with pages:
