@@ -21,6 +21,7 @@ import anyio
 from pydantic import SecretStr
 
 from kyc_mcp.config import _SETTINGS_ENV, ConfigError, Settings, origin, split_keys
+from kyc_mcp.durations import duration
 from kyc_mcp.errors import KycError
 from kyc_mcp.flow.facts import Evidence
 from kyc_mcp.guard.auth import CLOCK_SKEW_SECONDS, claims
@@ -42,15 +43,6 @@ class Check:
     verdict: Verdict
     detail: str
     source: Source | None = None  # for a credential's checks
-
-
-def _duration(seconds: float) -> str:
-    seconds = abs(seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _settings_checks(settings: Settings) -> list[Check]:
@@ -191,18 +183,18 @@ def _expiry(login: Login) -> tuple[Verdict, str, str | None]:
         return "ok", f"{login.origin}: present (not a JWT, so its expiry is unknown)", login.access
     left = exp - time.time()
     if left > 0:
-        return "ok", f"{login.origin}: a JWT that expires in {_duration(left)}", login.access
+        return "ok", f"{login.origin}: a JWT that expires in {duration(left)}", login.access
     if left + CLOCK_SKEW_SECONDS > 0:
-        return "warn", f"{login.origin}: expired {_duration(left)} ago (within the clock skew)", login.access
+        return "warn", f"{login.origin}: expired {duration(left)} ago (within the clock skew)", login.access
     if login.refresh is not None:
         detail = (
-            f"{login.origin}: expired {_duration(left)} ago; the server will try to refresh it on the first call "
+            f"{login.origin}: expired {duration(left)} ago; the server will try to refresh it on the first call "
             f"(not tried here: a refresh rotates the refresh token); if that fails, {login.again}"
         )
         return "warn", detail, None
     return (
         "fail",
-        f"{login.origin}: expired {_duration(left)} ago, with no refresh token to renew it; {login.again}",
+        f"{login.origin}: expired {duration(left)} ago, with no refresh token to renew it; {login.again}",
         None,
     )
 
@@ -299,8 +291,8 @@ def _sign_in_checks(settings: Settings) -> list[Check]:
         checks.append(Check("token encryption", "fail", f"serve --transport http refuses to start: {exc}"))
     checks.append(_public_url_check(settings))
     lifetimes = (
-        f"kyc-mcp access tokens last {_duration(settings.oauth_access_token_seconds)}, refresh tokens "
-        f"{_duration(settings.oauth_refresh_token_seconds)} (each use rotates it)"
+        f"kyc-mcp access tokens last {duration(settings.oauth_access_token_seconds)}, refresh tokens "
+        f"{duration(settings.oauth_refresh_token_seconds)} (each use rotates it)"
     )
     checks.append(Check("token lifetimes", "ok", lifetimes))
     if settings.redirect_hosts:

@@ -28,6 +28,7 @@ import anyio
 from pydantic import SecretStr
 
 from kyc_mcp.config import Settings
+from kyc_mcp.durations import duration
 from kyc_mcp.guard.auth import claims
 from kyc_mcp.signin.platform import LOCKOUT_WARNING, Attempts, LoginFailed, Tokens, log_in
 from kyc_mcp.signin.store import CredentialStore, StoredLogin, StoreError, digest, open_credential_store
@@ -269,17 +270,6 @@ def _identity(settings: Settings) -> Identity | None:
     )
 
 
-def _duration(seconds: float) -> str:
-    seconds = abs(seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
 def _report(identity: Identity, now: float) -> dict[str, Any]:
     payload = (claims(identity.access_token) if identity.access_token else None) or {}
     email = identity.email or (payload.get("email") if isinstance(payload.get("email"), str) else None)
@@ -312,8 +302,8 @@ def _expiry(report: dict[str, Any]) -> str:
         return "unknown (the token carries no expiry)"
     when = datetime.fromisoformat(report["access_token_expires_at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
     if report["access_token_expired"]:
-        return f"expired {when} ({_duration(left)} ago)"
-    return f"expires {when} (in {_duration(left)})"
+        return f"expired {when} ({duration(left)} ago)"
+    return f"expires {when} (in {duration(left)})"
 
 
 def whoami(settings: Settings, out: TextIO, *, as_json: bool = False) -> int:
