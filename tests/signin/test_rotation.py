@@ -127,13 +127,13 @@ async def test_a_token_that_expires_in_seconds_is_renewed_and_the_rotation_saved
 ) -> None:
     """Real expiry (KYC_SANDBOX_ACCESS_TOKEN_SECONDS): the platform answers 401 while our clock-skew allowance
     still trusts the token; the guard refreshes, retries once, and saves the rotated pair."""
-    sandbox = sandbox_factory(review_delay_seconds=-1, access_token_seconds=1)
+    sandbox = sandbox_factory(review_delay_seconds=-1, access_token_seconds=3)  # valid 2 to 3 s from issue
     user = sandbox.new_user()
     store = open_credential_store("file", own_credential_store)
     store.save(StoredLogin(base_url=sandbox.url, access_token=user.access_token, refresh_token=user.refresh_token))
     async with Client(build_server(Settings(api_base_url=sandbox.url))) as client:
         await ok(client, "get_profile")
-        await anyio.sleep(2.1)  # the access token is now expired at the platform
+        await anyio.sleep(3.5)  # the access token is now expired at the platform
         mark = log_mark(sandbox)
         await ok(client, "get_profile")
     paths = [entry["path"] for entry in requests_since(sandbox, mark)]

@@ -73,12 +73,12 @@ def seed_demo_user(db: Database) -> None:
 
 
 def issue_access_token(secret: str, user: dict[str, Any], lifetime: float = ACCESS_TOKEN_SECONDS) -> str:
-    now = int(time.time())
+    now = time.time()
     claims = {
         "sub": user["uuid"],
         "email": user["email"],
-        "iat": now,
-        "exp": now + int(lifetime),
+        "iat": int(now),
+        "exp": int(now + lifetime),  # whole seconds, never less than lifetime - 1 from now (not int(now) + ...)
         "iss": ISSUER,
         "aud": AUDIENCE,
         "jti": uuid.uuid4().hex,
