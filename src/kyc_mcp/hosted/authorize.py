@@ -4,7 +4,9 @@
 registered name and the host the browser returns to) asks for what, for which server, and asks for the platform
 email and password. `POST /authorize/signin` signs in server-side (`provider.complete`) and answers 303 to the
 client's redirect URI with the authorization code; "Deny" answers 303 with `error=access_denied`. The password goes
-from the page to this server and on to the platform only.
+from the page to this server and on to the platform only. When kyc-mcp stops before the attempt that would lock the
+account (four failures in a row for the email), the page offers the stdio page's last-attempt form: the password
+again and a required "I am sure" checkbox, signing in once with `last_attempt=True`.
 
 What protects it: the `tx` is unguessable, expires (10 min), works once and for at most `MAX_POSTS` posts; a post
 must carry the tx's CSRF token both as a form field and as the cookie the page set (HttpOnly, SameSite=Strict,
@@ -38,9 +40,10 @@ from kyc_mcp.signin.page import (
     Lang,
     add_security_headers,
     asset,
-    credential_errors,
-    credential_fields,
+    credential_form,
     failure_alert,
+    offers_last_attempt,
+    read_credentials,
     render_signin_page,
     request_lang,
     text,
@@ -162,15 +165,19 @@ class AuthorizationPage:
         errors: Mapping[str, str] | None = None,
         alert: Alert | None = None,
         with_form: bool = True,
+        last_attempt: bool = False,
     ) -> Response:
         client = _shown(pending.client.client_name, pending.client.client_id)
         redirect = pending.redirect_host
         hidden = {"tx": pending.tx, "csrf": pending.csrf, "lang": lang}
-        form = Form(
+        form = credential_form(
+            lang,
             action=PAGE_PATH,
             hidden=hidden,
             submit=text("oauth_submit", lang),
-            fields=credential_fields(lang, email=email, errors=errors),
+            email=email,
+            errors=errors,
+            last_attempt=last_attempt,
         )
         intro = [
             text("oauth_asks", lang).replace("{client}", client).replace("{server}", self.server_host),
@@ -280,17 +287,23 @@ class AuthorizationPage:
             return self._gone(lang)
 
     async def _sign_in(self, pending: Pending, values: Mapping[str, str], lang: Lang) -> Response:
-        email, password = values.get("email", "").strip(), values.get("password", "")
-        if errors := credential_errors(email, password, lang):
+        posted = read_credentials(values, lang)
+        email, last = posted.email, posted.last_attempt
+        if posted.errors:
             alert = Alert(text("check_fields", lang))
-            return self._form(pending, lang, status=400, email=email, errors=errors, alert=alert)
+            return self._form(
+                pending, lang, status=400, email=email, errors=posted.errors, alert=alert, last_attempt=last
+            )
         try:
-            url = await self.provider.complete(pending.tx, email, password, self.upstream)
+            url = await self.provider.complete(pending.tx, email, posted.password, self.upstream, last_attempt=last)
         except LoginFailed as failure:
             status = 423 if failure.kind == "locked" else 400
-            retry = failure.kind not in ("locked", "stopped")
-            alert = failure_alert(failure, lang)
-            return self._form(pending, lang, status=status, email=email, alert=alert, with_form=retry)
+            again = offers_last_attempt(failure)
+            alert = failure_alert(failure, lang, text("last_attempt_advice", lang) if again else None)
+            retry = failure.kind != "locked"
+            return self._form(
+                pending, lang, status=status, email=email, alert=alert, with_form=retry, last_attempt=again
+            )
         return self._redirect(url)
 
 

@@ -207,13 +207,16 @@ class KycAuthorizationProvider:
             state=pending.params.state,
         )
 
-    async def complete(self, tx: str, email: str, password: str, upstream: Upstream) -> str:
+    async def complete(
+        self, tx: str, email: str, password: str, upstream: Upstream, *, last_attempt: bool = False
+    ) -> str:
         """Signs `email` in to the platform for the pending authorization `tx` and returns the client's redirect
         URI with a single-use authorization code. Raises `LoginFailed` (the tx stays open for another try), or
-        `AuthorizationGone`."""
+        `AuthorizationGone`. `last_attempt`: the user is sure of the password, so the attempt is made even after
+        the failures that stop kyc-mcp before the platform's lockout (if it fails, the platform locks the account)."""
         if await self.pending(tx) is None:
             raise AuthorizationGone(tx)
-        access, refresh = await self._log_in(upstream, email, password)
+        access, refresh = await self._log_in(upstream, email, password, last_attempt)
         subject = (claims(access) or {}).get("sub")
         if not isinstance(subject, str) or not subject:
             raise LoginFailed("unavailable", "The platform's access token names no user (no `sub`); try again later.")
@@ -248,20 +251,23 @@ class KycAuthorizationProvider:
     def _failures_key(self, email: str) -> str:
         return "login-failures:" + token_digest(self.settings.api_base_url + "\n" + email.strip().lower())
 
-    async def _log_in(self, upstream: Upstream, email: str, password: str) -> tuple[str, str | None]:
+    async def _log_in(
+        self, upstream: Upstream, email: str, password: str, last_attempt: bool = False
+    ) -> tuple[str, str | None]:
         """The platform's (access, refresh) tokens, or `LoginFailed`. Failed logins are counted per email in the
-        store, shared by every replica, and the attempt that could lock the account is never made: each attempt
-        is counted before it is sent (so parallel posts cannot slip past the limit), the count is cleared by a
-        success, and taken back when the platform did not answer."""
+        store, shared by every replica, and the attempt that could lock the account is made only as a
+        `last_attempt`: each attempt is counted before it is sent (so parallel posts cannot slip past the limit),
+        the count is cleared by a success, and taken back when the platform did not answer."""
         key = self._failures_key(email)
         attempt = await self.kv.count(key, FAILURES_SECONDS)
-        if attempt > STOP_AFTER:
+        if attempt > STOP_AFTER and not last_attempt:
             raise LoginFailed(
                 "stopped",
                 f"{STOP_AFTER} sign-ins to this account failed in a row, and the platform locks it after "
                 f"{LOCKOUT_AFTER}, so kyc-mcp did not try again. Check the email and password and reset the "
-                f"password on the platform if needed; kyc-mcp tries this account again {FAILURES_SECONDS // 86400} "
-                "days after the first failure, or sooner if the operator of this server clears the count.",
+                "password on the platform if needed; when you are sure of the password, make the last attempt on "
+                f"this page. Otherwise kyc-mcp tries this account again {FAILURES_SECONDS // 86400} days after the "
+                "first failure, or sooner if the operator of this server clears the count.",
                 STOP_AFTER,
             )
         try:

@@ -161,8 +161,13 @@ def _state(link: Link) -> str:
     return json.dumps({KEY: link.id})
 
 
-async def password_sign_in(settings: Settings, credentials: LocalCredentials, email: str, password: str) -> None:
-    """The page's sign-in: log in to the platform server-side, then use and save the tokens (`LoginFailed` if not)."""
+async def password_sign_in(
+    settings: Settings, credentials: LocalCredentials, email: str, password: str, *, last_attempt: bool = False
+) -> None:
+    """The page's sign-in: log in to the platform server-side, then use and save the tokens (`LoginFailed` if not).
+    `last_attempt`: the page's last-attempt form, sent even after the failures that stop kyc-mcp."""
     async with Upstream(settings) as upstream:
-        tokens = await log_in(upstream, Attempts(state_dir()), settings.api_base_url, email, password)
+        tokens = await log_in(
+            upstream, Attempts(state_dir()), settings.api_base_url, email, password, last_attempt=last_attempt
+        )
     await credentials.signed_in(email, tokens)

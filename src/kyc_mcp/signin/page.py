@@ -15,10 +15,16 @@ What protects it (docs/signin.md):
   this server only, framing refused); the page loads nothing from anywhere else;
 - nothing is logged: no access log (a link is a capability), no email, no password.
 
-The page layout (`render_page`, `Field`, `Form`, `Alert`) and the sign-in form (`credential_fields`,
-`credential_errors`, `failure_alert`) know nothing of links, so other pages (the hosted OAuth authorization page)
-reuse them, as they reuse `kyc_mcp.signin.forms` for taking in the post; `STRINGS` holds every sentence in
-English and Simplified Chinese.
+After four failed sign-ins in a row for an email (`platform.STOP_AFTER`), kyc-mcp stops before the attempt that
+would lock the account; the page then offers one last attempt instead of no form: the password again and a
+required checkbox saying the user is sure of it (`credential_form(..., last_attempt=True)`), posted with
+`attempt=last`, which signs in with `last_attempt=True`: one attempt, after which a wrong password has the platform
+lock the account.
+
+The page layout (`render_page`, `Field`, `Form`, `Alert`) and the sign-in form (`credential_form`,
+`read_credentials`, `failure_alert`, `offers_last_attempt`) know nothing of links, so other pages (the hosted
+OAuth authorization page) reuse them, as they reuse `kyc_mcp.signin.forms` for taking in the post; `STRINGS` holds
+every sentence in English and Simplified Chinese.
 """
 
 # ruff: noqa: RUF001  (the Chinese sentences use Chinese, full-width punctuation)
@@ -33,7 +39,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.abc
@@ -46,9 +52,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kyc_mcp.signin.forms import Refused, posted_from_page, read_form
-from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, LoginFailed
+from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, STOP_AFTER, LoginFailed
 
-SignIn = Callable[[str, str], Awaitable[str | None]]
+
+class SignIn(Protocol):
+    """The page's sign-in: None on success, `LoginFailed` (or a string, the reason) otherwise. `last_attempt`:
+    the user is sure of the password, so the attempt that would lock the account is made (once)."""
+
+    def __call__(self, email: str, password: str, *, last_attempt: bool = False) -> Awaitable[str | None]: ...
+
+
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
 
@@ -61,6 +74,8 @@ MAX_EMAIL = 254
 MAX_PASSWORD = 1024
 STOP_TIMEOUT_SECONDS = 5
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+LAST_ATTEMPT = {"attempt": "last"}  # the hidden field of the last-attempt form
+SURE = "sure"  # its checkbox, sent as `sure=yes` when ticked
 
 SECURITY_HEADERS: dict[str, str] = {
     "Cache-Control": "no-store",
@@ -112,6 +127,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "kyc-mcp stopped before the attempt that would lock the account.",
         "为避免账户被锁定，kyc-mcp 已停止尝试登录。",
     ),
+    "last_attempt_advice": (
+        "If you are sure of the password, you can make one last attempt below. If it is wrong, the platform will "
+        "lock the account.",
+        "如果您确定密码正确，可以在下方进行最后一次尝试。如果密码错误，平台将锁定此账户。",
+    ),
+    "last_attempt_sure": (
+        "I am sure of this password. If it is wrong, the platform will lock my account.",
+        "我确定此密码正确。如果密码错误，平台将锁定我的账户。",
+    ),
+    "last_attempt_unsure": (
+        "Tick this box to make the last attempt, or check the password first.",
+        "请勾选此项以进行最后一次尝试，或先核对密码。",
+    ),
+    "last_attempt_submit": ("Make the last attempt", "进行最后一次尝试"),
     "failed_unavailable": ("The sign-in could not be completed right now.", "暂时无法完成登录。"),
     "failed_unexpected": (
         "The sign-in could not be completed. Try again in a minute.",
@@ -302,6 +331,13 @@ def _field(item: Field) -> str:
         )
     rendered = " ".join(f'{name}="{html.escape(value)}"' for name, value in attrs if value is not None)
     invalid = " invalid" if item.error else ""
+    if item.type == "checkbox":  # the box before its label, which is a sentence
+        return (
+            f'    <div class="field check{invalid}">\n'
+            f"      <input {rendered}{flags}>\n"
+            f'      <label for="{html.escape(item.name)}">{html.escape(item.label)}</label>{error}\n'
+            "    </div>"
+        )
     return (
         f'    <div class="field{invalid}">\n'
         f'      <label for="{html.escape(item.name)}">{html.escape(item.label)}</label>\n'
@@ -412,9 +448,13 @@ def render_signin_page(lang: Lang, *, assets_path: str, lang_href: Callable[[Lan
 # ---- the sign-in form: the same fields, checks and failures on every page that signs in to the platform ------
 
 
-def credential_fields(lang: Lang, *, email: str = "", errors: Mapping[str, str] | None = None) -> list[Field]:
-    """The email and password inputs, with `email` filled in and each field's error from `errors`."""
+def credential_fields(
+    lang: Lang, *, email: str = "", errors: Mapping[str, str] | None = None, last_attempt: bool = False
+) -> list[Field]:
+    """The email and password inputs, with `email` filled in and each field's error from `errors`; for the last
+    attempt (`last_attempt`), also the required checkbox saying the user is sure of the password."""
     errors = errors or {}
+    sure = Field(SURE, text("last_attempt_sure", lang), type="checkbox", value="yes", error=errors.get(SURE))
     return [
         Field(
             "email",
@@ -433,7 +473,28 @@ def credential_fields(lang: Lang, *, email: str = "", errors: Mapping[str, str] 
             max_length=MAX_PASSWORD,
             error=errors.get("password"),
         ),
+        *([sure] if last_attempt else []),
     ]
+
+
+def credential_form(
+    lang: Lang,
+    *,
+    action: str,
+    hidden: Mapping[str, str],
+    submit: str,
+    email: str = "",
+    errors: Mapping[str, str] | None = None,
+    last_attempt: bool = False,
+) -> Form:
+    """The sign-in form posting to `action` with `hidden`; the last-attempt form (its checkbox, its hidden
+    `attempt=last` and its own button) when `last_attempt`."""
+    return Form(
+        action=action,
+        hidden={**hidden, **(LAST_ATTEMPT if last_attempt else {})},
+        submit=text("last_attempt_submit", lang) if last_attempt else submit,
+        fields=credential_fields(lang, email=email, errors=errors, last_attempt=last_attempt),
+    )
 
 
 def credential_errors(email: str, password: str, lang: Lang) -> dict[str, str]:
@@ -448,6 +509,33 @@ def credential_errors(email: str, password: str, lang: Lang) -> dict[str, str]:
     elif len(password) > MAX_PASSWORD:
         errors["password"] = text("password_long", lang)
     return errors
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A posted sign-in form: the email (stripped) and password, whether it is the last-attempt form, and what is
+    wrong with it by field (nothing when it can be sent on)."""
+
+    email: str
+    password: str
+    last_attempt: bool
+    errors: dict[str, str]
+
+
+def read_credentials(values: Mapping[str, str], lang: Lang) -> Credentials:
+    """The sign-in form's fields from a post; a last-attempt form without its checkbox ticked is an error."""
+    email, password = values.get("email", "").strip(), values.get("password", "")
+    last_attempt = all(values.get(name) == value for name, value in LAST_ATTEMPT.items())
+    errors = credential_errors(email, password, lang)
+    if last_attempt and values.get(SURE) != "yes":
+        errors[SURE] = text("last_attempt_unsure", lang)
+    return Credentials(email, password, last_attempt, errors)
+
+
+def offers_last_attempt(failure: LoginFailed) -> bool:
+    """Whether the page answering `failure` offers the last attempt: kyc-mcp stopped before the attempt that
+    would lock the account, or will stop before the next one (the fourth rejection in a row)."""
+    return failure.kind == "stopped" or (failure.kind == "rejected" and failure.failures >= STOP_AFTER)
 
 
 def failure_alert(failure: LoginFailed, lang: Lang, advice: str | None = None) -> Alert:
@@ -551,7 +639,8 @@ class SignInServer:
     """Serves sign-in pages on 127.0.0.1 while at least one link is live; an async context manager.
 
     `sign_in(email, password)` logs in (and stores the tokens): it returns None on success and raises
-    `LoginFailed` otherwise (a string returned instead is shown as the reason it did not succeed).
+    `LoginFailed` otherwise (a string returned instead is shown as the reason it did not succeed). A post of the
+    last-attempt form calls `sign_in(email, password, last_attempt=True)`.
     """
 
     def __init__(
@@ -651,7 +740,7 @@ class SignInServer:
 
     async def wait(self, link_id: str, timeout: float) -> bool:
         """Whether a sign-in through the link succeeded within `timeout` seconds; False as soon as it can no
-        longer (expired, or ended by a locked account, the stop before a lockout, or its tries used up)."""
+        longer (expired, or ended by a locked account or its tries used up)."""
         record = self._records.get(link_id)
         if record is None:
             return False
@@ -787,14 +876,18 @@ class SignInServer:
         errors: Mapping[str, str] | None = None,
         alert: Alert | None = None,
         with_form: bool = True,
+        last_attempt: bool = False,
     ) -> HTMLResponse:
         host = self.platform_host
         minutes = max(1, round((record.link.expires_at - time.time()) / 60))
-        form = Form(
+        form = credential_form(
+            lang,
             action=f"{PREFIX}/{record.link.id}",
             hidden={"csrf": record.csrf, "lang": lang},
             submit=text("submit", lang),
-            fields=credential_fields(lang, email=email, errors=errors),
+            email=email,
+            errors=errors,
+            last_attempt=last_attempt,
         )
         notes = [text("password_goes", lang).replace("{host}", host), text("lockout", lang)]
         if with_form:
@@ -888,30 +981,37 @@ class SignInServer:
     async def _attempt(self, request: Request, record: _Record, values: Mapping[str, str], lang: Lang) -> Response:
         if not self._verified(request, record, values):
             return self._forbidden(lang)
-        email, password = values.get("email", "").strip(), values.get("password", "")
-        if errors := credential_errors(email, password, lang):
+        posted = read_credentials(values, lang)
+        email, last = posted.email, posted.last_attempt
+        if posted.errors:
+            alert = Alert(text("check_fields", lang))
             return self._form(
-                record, lang, status=400, email=email, errors=errors, alert=Alert(text("check_fields", lang))
+                record, lang, status=400, email=email, errors=posted.errors, alert=alert, last_attempt=last
             )
         record.busy = True
         try:
-            refusal = await self.sign_in(email, password)
+            if last:  # the user is sure: the one attempt that locks the account if it fails
+                refusal = await self.sign_in(email, posted.password, last_attempt=True)
+            else:
+                refusal = await self.sign_in(email, posted.password)
         except LoginFailed as failure:
             record.failure = failure
-            if failure.kind in ("locked", "stopped"):
-                record.retired = True
+            record.retired = failure.kind == "locked"
             status = 423 if failure.kind == "locked" else 400
-            alert = failure_alert(failure, lang)
-            return self._form(record, lang, status=status, email=email, alert=alert, with_form=not record.retired)
+            again = offers_last_attempt(failure)
+            alert = failure_alert(failure, lang, text("last_attempt_advice", lang) if again else None)
+            return self._form(
+                record, lang, status=status, email=email, alert=alert, with_form=not record.retired, last_attempt=again
+            )
         except Exception:  # neither shown nor logged: its text might hold what was typed
             alert = Alert(text("failed_unexpected", lang))
-            return self._form(record, lang, status=500, email=email, alert=alert)
+            return self._form(record, lang, status=500, email=email, alert=alert, last_attempt=last)
         finally:
             record.busy = False
         if refusal is not None:
             record.failure = LoginFailed("unavailable", refusal)
             alert = failure_alert(record.failure, lang)
-            return self._form(record, lang, status=400, email=email, alert=alert)
+            return self._form(record, lang, status=400, email=email, alert=alert, last_attempt=last)
         record.succeeded = True
         response = self._message(lang, 200, "done_title", "done_heading", "done_body")
         response.delete_cookie(CSRF_COOKIE, path=f"{PREFIX}/{record.link.id}", httponly=True, samesite="strict")
