@@ -55,7 +55,11 @@ PENDING_SECONDS = 600  # an authorization page is good for 10 minutes
 CODE_SECONDS = 300  # an authorization code for 5
 MAX_POSTS = 5  # sign-in posts per pending authorization, whatever their outcome
 CLIENT_SECONDS = 180 * 24 * 3600  # a registered client is forgotten after 180 days without a token issued
-FAILURES_SECONDS = 30 * 24 * 3600  # how long a run of failed platform logins is remembered
+# How long a run of failed platform logins for an email is remembered, from its first failure: 24 hours, not
+# longer. The platform's own counter resets on a successful login elsewhere (its app, the stdio server), which
+# this count cannot see, and anyone can post failures for someone else's email here: kyc-mcp must not block a
+# user for a month.
+FAILURES_SECONDS = 24 * 3600
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 SUBJECT_PREFIX = "kyc:"
 
@@ -266,7 +270,7 @@ class KycAuthorizationProvider:
                 f"{STOP_AFTER} sign-ins to this account failed in a row, and the platform locks it after "
                 f"{LOCKOUT_AFTER}, so kyc-mcp did not try again. Check the email and password and reset the "
                 "password on the platform if needed; when you are sure of the password, make the last attempt on "
-                f"this page. Otherwise kyc-mcp tries this account again {FAILURES_SECONDS // 86400} days after the "
+                f"this page. Otherwise kyc-mcp tries this account again {FAILURES_SECONDS // 3600} hours after the "
                 "first failure, or sooner if the operator of this server clears the count.",
                 STOP_AFTER,
             )
