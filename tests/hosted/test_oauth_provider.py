@@ -2,10 +2,11 @@
 uvicorn on a free port, the session sandbox as the platform, `MemoryKV` (or Redis) with a `TokenVault`. The SDK's
 OAuth client runs discovery, registration, PKCE, the code exchange, a tool call, refresh and revocation, with a
 real HTTP client as the browser (it loads the page and posts it with its hidden fields and cookie). Then each way
-in that must be refused is tried: a wrong password (and the stop before the platform's lockout), a replayed code,
-a wrong PKCE verifier, a mismatched redirect URI, another resource at /authorize and at /mcp, a redirect host not
-allowed, a missing or mismatched CSRF token or Origin, a rotated refresh token, a revoked token. No platform token
-is in any response, and the store holds no token in clear."""
+in that must be refused is tried: a wrong password (and the stop before the platform's lockout, then the last
+attempt, refused without its checkbox), a replayed code, a wrong PKCE verifier, a mismatched redirect URI, another
+resource at /authorize and at /mcp, a redirect host not allowed, a missing or mismatched CSRF token or Origin, a
+rotated refresh token, a revoked token. No platform token is in any response, and the store holds no token in
+clear."""
 
 from __future__ import annotations
 
@@ -39,10 +40,10 @@ from kyc_mcp.hosted.authorize import CSRF_COOKIE, authorization_routes, mount_au
 from kyc_mcp.hosted.kv import KeyValue, MemoryKV, RedisKV
 from kyc_mcp.hosted.provider import KycAccessToken, KycAuthorizationProvider
 from kyc_mcp.hosted.vault import PlatformTokens, TokenCipher, TokenVault
-from kyc_mcp.signin.platform import LOCKOUT_AFTER, STOP_AFTER
+from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOGIN_PATH, STOP_AFTER
 from kyc_mcp.upstream import Upstream
 from tests.hosted.conftest import Redis
-from tests.support.clients import Sandbox, User
+from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.oauth import REDIRECT, Browser, Wallet, action, page_form, post_form, redis_values, sdk_client
 from tests.support.processes import free_port
 
@@ -380,6 +381,81 @@ async def test_a_wrong_password_shows_the_error_and_the_page_stops_before_the_lo
         assert 'name="attempt" value="last"' in stopped.text  # instead of no form, the last attempt
     assert STOP_AFTER == LOCKOUT_AFTER - 1
     sandbox.login(user.email, user.password)  # the account is not locked: the fifth attempt was never sent
+    assert not oauth_as.saved
+
+
+SURE = "I am sure of this password. If it is wrong, the platform will lock my account."
+
+
+def offers_last_attempt(answer: httpx2.Response) -> bool:
+    """The page's form is the last attempt: the password again, the required checkbox, `attempt=last`."""
+    checkbox = re.search(r'<input id="sure" name="sure" type="checkbox" value="yes"[^>]* required>', answer.text)
+    return bool(checkbox) and 'type="password"' in answer.text and page_form(answer).get("attempt") == "last"
+
+
+def logins_since(sandbox: Sandbox, mark: int) -> int:
+    return sum(entry["path"] == LOGIN_PATH for entry in requests_since(sandbox, mark))
+
+
+def platform_login_status(sandbox: Sandbox, user: User) -> int:
+    """The platform's answer to the right password now: 200, or 423 when the account is locked."""
+    return sandbox.admin.post(LOGIN_PATH, json={"email": user.email, "password": user.password}).status_code
+
+
+async def test_after_four_failures_the_last_attempt_needs_its_checkbox_then_signs_in(
+    oauth_as: AS, user: User, sandbox: Sandbox
+) -> None:
+    async with httpx2.AsyncClient(timeout=30) as browser:
+        client = (await register(browser, oauth_as.base)).json()
+        page = await open_page(browser, oauth_as, client, pkce()[1])
+        for _ in range(STOP_AFTER):
+            fourth = await post_form(browser, page, email=user.email, password="not-the-password")
+        assert fourth.status_code == 400 and offers_last_attempt(fourth) and f'value="{user.email}"' in fourth.text
+        assert "(4 failed in a row" in fourth.text and "you can make one last attempt below" in fourth.text
+        assert f'<label for="sure">{SURE}</label>' in fourth.text and "Make the last attempt</button>" in fourth.text
+        assert '<form class="deny"' in fourth.text  # the user may still deny
+        mark = log_mark(sandbox)
+        unticked = await post_form(browser, fourth, email=user.email, password=user.password)
+        assert unticked.status_code == 400 and offers_last_attempt(unticked)
+        assert 'id="sure-error" role="alert">Tick this box to make the last attempt' in unticked.text
+        assert logins_since(sandbox, mark) == 0  # refused by the page: nothing sent to the platform
+
+        # That request has used its five posts: on a new one, the right password is stopped, with the offer.
+        page = await open_page(browser, oauth_as, client, pkce()[1])
+        stopped = await post_form(browser, page, email=user.email, password=user.password, lang="zh")
+        assert stopped.status_code == 400 and offers_last_attempt(stopped)
+        assert "为避免账户被锁定，kyc-mcp 已停止尝试登录。" in stopped.text  # noqa: RUF001
+        assert "我确定此密码正确。如果密码错误，平台将锁定我的账户。" in stopped.text  # noqa: RUF001
+        assert "进行最后一次尝试</button>" in stopped.text
+        detail = "make the last attempt on this page. Otherwise kyc-mcp tries this account again 24 hours after"
+        assert detail in stopped.text  # the platform's detail stays English
+        assert logins_since(sandbox, mark) == 0
+        done = await post_form(browser, stopped, email=user.email, password=user.password, sure="yes")
+        assert done.status_code == 303, done.text
+        assert "code" in parse_qs(urlsplit(done.headers["location"]).query)
+    assert logins_since(sandbox, mark) == 1  # exactly one attempt, the last one
+    assert len(oauth_as.saved) == 1 and oauth_as.saved[0].email == user.email
+    assert await oauth_as.kv.get(oauth_as.provider._failures_key(user.email)) is None  # the success reset the count
+    assert platform_login_status(sandbox, user) == 200  # the account is not locked
+
+
+async def test_a_wrong_last_attempt_locks_the_account_and_the_page_says_so(
+    oauth_as: AS, user: User, sandbox: Sandbox
+) -> None:
+    async with httpx2.AsyncClient(timeout=30) as browser:
+        client = (await register(browser, oauth_as.base)).json()
+        page = await open_page(browser, oauth_as, client, pkce()[1])
+        for _ in range(STOP_AFTER):
+            fourth = await post_form(browser, page, email=user.email, password="not-the-password")
+        assert offers_last_attempt(fourth)
+        mark = log_mark(sandbox)
+        locked = await post_form(browser, fourth, email=user.email, password="still-not-it", sure="yes")
+        assert locked.status_code == 423
+        assert '<p class="alert-headline">This account is locked.</p>' in locked.text
+        assert "The platform has locked this account after repeated failed sign-ins." in locked.text
+        assert 'type="password"' not in locked.text and "still-not-it" not in locked.text  # no form left
+    assert logins_since(sandbox, mark) == 1
+    assert platform_login_status(sandbox, user) == 423  # locked, as the user accepted
     assert not oauth_as.saved
 
 

@@ -1,6 +1,7 @@
 """The one-time sign-in page (`kyc_mcp.signin.page`): its form in both languages, its headers on every answer,
 CSRF, the Host check, one use per link, expiry, the five-post limit, validation, each kind of `LoginFailed`,
-the body cap, the server that listens only while a link is live, and no password in any answer or log.
+the last attempt after four failures (its required checkbox), the body cap, the server that listens only while a
+link is live, and no password in any answer or log.
 
 `sign_in` is a fake here (the seam the page is given); the real login is tested end to end with the guard."""
 
@@ -32,8 +33,8 @@ from kyc_mcp.signin.page import (
     choose_lang,
     render_page,
 )
-from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, LoginFailed
-from tests.support.signin import EMAIL, PASSWORD, PLATFORM_HOST, REJECTED, WRONG, FakeSignIn
+from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, STOP_AFTER, LoginFailed
+from tests.support.signin import EMAIL, LOCKED_MESSAGE, PASSWORD, PLATFORM_HOST, REJECTED, WRONG, FakeSignIn
 
 pytestmark = pytest.mark.anyio
 
@@ -482,6 +483,86 @@ async def test_each_kind_of_login_failure(kind: Any, status: int, headline: str,
         assert len(fake.calls) == 2
     else:  # the link ended: waiting for it is over
         assert chinese.status_code == 410 and ended and len(fake.calls) == 1
+
+
+# ---- the last attempt ---------------------------------------------------------------------------------------
+
+SURE = "I am sure of this password. If it is wrong, the platform will lock my account."
+SURE_ZH = "我确定此密码正确。如果密码错误，平台将锁定我的账户。"  # noqa: RUF001
+CHECKBOX = re.compile(r'<input id="sure" name="sure" type="checkbox" value="yes"[^>]* required>')
+
+
+def offers_last_attempt(answer: httpx2.Response) -> bool:
+    """The answer's form is the last attempt: the password again, the required checkbox, `attempt=last`."""
+    return has_form(answer) and 'name="attempt" value="last"' in answer.text and bool(CHECKBOX.search(answer.text))
+
+
+async def fail_four_times(client: httpx2.AsyncClient, link: Link) -> tuple[httpx2.Response, str]:
+    _, csrf = await open_form(client, link)
+    for _ in range(STOP_AFTER):
+        answer = await client.post(path(link), data=fields(csrf, password=WRONG))
+    return answer, csrf
+
+
+async def test_after_four_failures_the_page_offers_the_last_attempt() -> None:
+    async with (
+        serving(FakeSignIn(lockout=True)) as (pages, fake),
+        browser(pages, (link := await pages.new_link())) as c,
+    ):
+        fourth, _ = await fail_four_times(c, link)
+        other = await pages.new_link()  # kyc-mcp's count is the computer's: it stops the right password anywhere
+        async with browser(pages, other) as other_client:
+            _, csrf = await open_form(other_client, other, lang="zh")
+            stopped = await other_client.post(path(other), data=fields(csrf, lang="zh"))
+            still_live = pages.live(other.id)
+    assert fourth.status_code == 400 and offers_last_attempt(fourth) and f'value="{EMAIL}"' in fourth.text
+    assert "Rejected (4 failed in a row)." in fourth.text and "you can make one last attempt below" in fourth.text
+    assert f'<label for="sure">{SURE}</label>' in fourth.text and "Make the last attempt</button>" in fourth.text
+    assert stopped.status_code == 400 and offers_last_attempt(stopped) and still_live  # not a page with no form
+    assert "为避免账户被锁定，kyc-mcp 已停止尝试登录。" in stopped.text  # noqa: RUF001
+    assert f'<label for="sure">{SURE_ZH}</label>' in stopped.text and "进行最后一次尝试</button>" in stopped.text
+    assert fake.last_attempts == [False] * (STOP_AFTER + 1) and len(fake.sent) == STOP_AFTER and not fake.locked
+
+
+async def test_the_last_attempt_needs_its_checkbox_then_signs_in_once() -> None:
+    async with serving(FakeSignIn(lockout=True)) as (pages, fake):
+        first = await pages.new_link()
+        async with browser(pages, first) as client:
+            await fail_four_times(client, first)
+        link = await pages.new_link()
+        async with browser(pages, link) as client:
+            _, csrf = await open_form(client, link)
+            unticked = await client.post(path(link), data=fields(csrf, attempt="last"))
+            calls_then = len(fake.calls)
+            # the box ticked on an ordinary form is no last attempt: kyc-mcp stops, and offers it
+            ordinary = await client.post(path(link), data=fields(csrf, sure="yes"))
+            done = await client.post(path(link), data=fields(csrf, attempt="last", sure="yes"))
+    assert unticked.status_code == 400 and offers_last_attempt(unticked) and calls_then == STOP_AFTER  # not called
+    assert (
+        '<p class="field-error" id="sure-error" role="alert">Tick this box to make the last attempt, or check the '
+        "password first.</p>" in unticked.text
+    )
+    marked = re.search(r'<input id="sure" [^>]*>', unticked.text)
+    assert marked and 'aria-invalid="true"' in marked.group(0) and 'aria-describedby="sure-error"' in marked.group(0)
+    assert ordinary.status_code == 400 and offers_last_attempt(ordinary)
+    assert done.status_code == 200 and "Signed in." in done.text and pages.completed(link.id)
+    assert fake.last_attempts[STOP_AFTER:] == [False, True]  # one attempt made as the last one
+    assert fake.sent[-1] == (EMAIL, PASSWORD) and len(fake.sent) == STOP_AFTER + 1
+    assert not fake.locked and fake.failures == 0  # a success resets the count
+
+
+async def test_a_wrong_last_attempt_locks_the_account_and_the_page_says_so() -> None:
+    async with (
+        serving(FakeSignIn(lockout=True)) as (pages, fake),
+        browser(pages, (link := await pages.new_link())) as c,
+    ):
+        _, csrf = await fail_four_times(c, link)
+        locked = await c.post(path(link), data=fields(csrf, password=WRONG, attempt="last", sure="yes"))
+        ended = not await pages.wait(link.id, 5) and not pages.live(link.id)
+    assert locked.status_code == 423 and not has_form(locked) and ended
+    assert '<p class="alert-headline">This account is locked.</p>' in locked.text and LOCKED_MESSAGE in locked.text
+    assert fake.locked and fake.last_attempts[-1] is True and len(fake.sent) == LOCKOUT_AFTER
+    assert WRONG not in locked.text
 
 
 async def test_an_unexpected_error_is_neither_shown_nor_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,6 +1,7 @@
 """Sign-in from inside the conversation: a server with no credentials asks a client that supports URL-mode
 elicitation to open its one-time sign-in page; a real HTTP client posts the form there; the call proceeds. A
-client without URL elicitation gets the command to run, or, on a desktop, the page opened in the browser."""
+client without URL elicitation gets the command to run, or, on a desktop, the page opened in the browser. After four
+failed logins the page offers the last attempt, which needs its checkbox, and the real sign-in makes it once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import ElicitRequestURLParams, ElicitResult
@@ -19,10 +21,12 @@ from kyc_mcp.guard.auth import EXPIRED, NO_TOKEN
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.server.app import build_server
 from kyc_mcp.signin import conversation
-from kyc_mcp.signin.store import open_credential_store
+from kyc_mcp.signin.platform import LOGIN_PATH, STOP_AFTER, Attempts, LoginFailed, log_in
+from kyc_mcp.signin.store import open_credential_store, state_dir
+from kyc_mcp.upstream import Upstream
 from kyc_mcp.upstream.envelopes import SIGN_IN_AGAIN
 from tests.support.clients import Sandbox, User, log_mark, requests_since
-from tests.support.mcp_client import error_of, ok
+from tests.support.mcp_client import error_of, ok, output_of
 from tests.support.signin import sign_in_at
 from tests.support.waiting import eventually
 
@@ -98,6 +102,55 @@ async def test_a_wrong_password_on_the_page_then_the_right_one(sandbox: Sandbox,
     async with Client(build_server(_settings(sandbox)), mode=mode, elicitation_callback=person) as client:
         await ok(client, "get_profile")
         assert await eventually(lambda: len(person.posts) == 2 and person.posts, "both posts answered") == [400, 200]
+
+
+@pytest.mark.parametrize("sure_of", ["the right password", "a wrong password"])
+async def test_after_four_failures_the_page_offers_the_last_attempt_and_makes_it_once(
+    sandbox: Sandbox, user: User, own_credential_store: Path, sure_of: str
+) -> None:
+    settings = _settings(sandbox)
+    async with Upstream(settings) as upstream:  # four failures on this computer (the CLI and the page share them)
+        for _ in range(STOP_AFTER):
+            with pytest.raises(LoginFailed):
+                await log_in(upstream, Attempts(state_dir()), sandbox.url, user.email, "not-the-password")
+
+    class Sure(User_at_the_page):
+        """Types the right password (kyc-mcp stops), then the last attempt unticked, then ticked."""
+
+        def __init__(self, email: str, password: str) -> None:
+            super().__init__(email, password)
+            self.answers: list[httpx2.Response] = []
+
+        async def _browse(self, url: str) -> None:
+            typed = user.password if sure_of == "the right password" else "still-not-it"
+            self.answers.append(await sign_in_at(url, self.email, user.password))
+            self.answers.append(await sign_in_at(url, self.email, typed, attempt="last"))
+            self.answers.append(await sign_in_at(url, self.email, typed, attempt="last", sure="yes"))
+            self.posts = [answer.status_code for answer in self.answers]
+
+    person = Sure(user.email, user.password)
+    mark = log_mark(sandbox)
+    async with Client(build_server(settings), mode="legacy", elicitation_callback=person) as client:
+        result = await client.call_tool("get_profile", {})
+        posts = await eventually(lambda: person.posts, "the page answered the three posts")
+    stopped, unticked, last = person.answers
+    assert stopped.status_code == unticked.status_code == 400
+    assert "kyc-mcp stopped before the attempt that would lock the account." in stopped.text
+    assert 'name="attempt" value="last"' in stopped.text and 'name="sure" type="checkbox"' in stopped.text
+    assert 'id="sure-error"' in unticked.text
+    logins = [entry for entry in requests_since(sandbox, mark) if entry["path"] == LOGIN_PATH]
+    assert len(logins) == 1  # the stopped and the unticked posts sent nothing; the last attempt, once
+    locked = sandbox.admin.post(LOGIN_PATH, json={"email": user.email, "password": user.password}).status_code
+    if sure_of == "the right password":
+        assert posts == [400, 400, 200] and "Signed in." in last.text
+        assert output_of(result, "get_profile")  # the call went on, signed in
+        assert Attempts(state_dir()).failures(sandbox.url, user.email) == 0  # the success reset the count
+        assert locked == 200  # the account is not locked
+    else:
+        assert posts == [400, 400, 423] and "This account is locked." in last.text
+        assert 'type="password"' not in last.text  # no form: the link ended
+        error_of(result, "get_profile", "AUTH_REQUIRED")
+        assert locked == 423  # locked by the platform, as the user accepted
 
 
 @pytest.mark.parametrize("mode", MODES)
