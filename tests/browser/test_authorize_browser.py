@@ -23,7 +23,7 @@ import asyncio
 import os
 import shutil
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,26 +35,16 @@ from cryptography.fernet import Fernet
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from tests.hosted.conftest import AUDIENCE, JWT_SECRET, STATE_KEYS, HttpServer, launch
 from tests.support.clients import Sandbox, User, running_sandbox
 from tests.support.mcp_client import ok
+from tests.support.oauth import Wallet
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CLIENT_NAME = "Example Assistant"
 WRONG = "wr0ng-Pa55word-guess"
 CLOSE = "You can close this tab"
@@ -67,32 +57,6 @@ REPORT_VIOLATIONS = (
     "document.addEventListener('securitypolicyviolation',"
     " e => window.kycViolation(e.violatedDirective + ' ' + e.blockedURI));"
 )
-
-
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (the `test` extra)"
-    return None
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    if (reason := _missing()) is not None:
-        if os.environ.get("KYC_MCP_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"KYC_MCP_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -168,26 +132,6 @@ class Loopback:
         assert await asyncio.to_thread(self.arrived.wait, 30), "the browser never reached the redirect URI"
         query = self.queries[-1]
         return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
-
-
-class Wallet:
-    """The client's token storage (the SDK's `TokenStorage`), in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 class Watched:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,43 +26,6 @@ from tests.support.signin import EMAIL, PASSWORD, PLATFORM_HOST, WRONG, FakeSign
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (the `test` extra)"
-    return None
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    if (reason := _missing()) is not None:
-        if os.environ.get("KYC_MCP_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"KYC_MCP_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def _page(chromium: Any, *, locale: str, width: int = 760, height: int = 820) -> tuple[Any, list[str]]:
