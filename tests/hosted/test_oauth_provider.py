@@ -402,14 +402,22 @@ def platform_login_status(sandbox: Sandbox, user: User) -> int:
     return sandbox.admin.post(LOGIN_PATH, json={"email": user.email, "password": user.password}).status_code
 
 
+async def fail_four_times(
+    browser: httpx2.AsyncClient, oauth_as: AS, user: User
+) -> tuple[dict[str, Any], httpx2.Response]:
+    """A client registered, and its first authorization page posted a wrong password four times: the fourth answer."""
+    client = (await register(browser, oauth_as.base)).json()
+    page = await open_page(browser, oauth_as, client, pkce()[1])
+    for _ in range(STOP_AFTER):
+        fourth = await post_form(browser, page, email=user.email, password="not-the-password")
+    return client, fourth
+
+
 async def test_after_four_failures_the_last_attempt_needs_its_checkbox_then_signs_in(
     oauth_as: AS, user: User, sandbox: Sandbox
 ) -> None:
     async with httpx2.AsyncClient(timeout=30) as browser:
-        client = (await register(browser, oauth_as.base)).json()
-        page = await open_page(browser, oauth_as, client, pkce()[1])
-        for _ in range(STOP_AFTER):
-            fourth = await post_form(browser, page, email=user.email, password="not-the-password")
+        client, fourth = await fail_four_times(browser, oauth_as, user)
         assert fourth.status_code == 400 and offers_last_attempt(fourth) and f'value="{user.email}"' in fourth.text
         assert "(4 failed in a row" in fourth.text and "you can make one last attempt below" in fourth.text
         assert f'<label for="sure">{SURE}</label>' in fourth.text and "Make the last attempt</button>" in fourth.text
@@ -443,10 +451,7 @@ async def test_a_wrong_last_attempt_locks_the_account_and_the_page_says_so(
     oauth_as: AS, user: User, sandbox: Sandbox
 ) -> None:
     async with httpx2.AsyncClient(timeout=30) as browser:
-        client = (await register(browser, oauth_as.base)).json()
-        page = await open_page(browser, oauth_as, client, pkce()[1])
-        for _ in range(STOP_AFTER):
-            fourth = await post_form(browser, page, email=user.email, password="not-the-password")
+        _, fourth = await fail_four_times(browser, oauth_as, user)
         assert offers_last_attempt(fourth)
         mark = log_mark(sandbox)
         locked = await post_form(browser, fourth, email=user.email, password="still-not-it", sure="yes")
