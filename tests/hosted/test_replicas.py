@@ -27,12 +27,16 @@ pytestmark = pytest.mark.anyio
 
 
 def _redis_values(redis: Redis) -> str:
-    """Every value stored in Redis, as one text."""
+    """Every value stored in Redis (flow state, and the sign-in store's strings and sets), as one text."""
     client = redis_py.Redis.from_url(redis.url)
     try:
-        return "\n".join(str(client.get(key)) for key in client.scan_iter("*"))
+        return "\n".join(str(_value(client, key)) for key in client.scan_iter("*"))
     finally:
         client.close()
+
+
+def _value(client: redis_py.Redis, key: bytes) -> object:
+    return client.smembers(key) if client.type(key) == b"set" else client.get(key)
 
 
 async def test_alternating_replicas_complete_both_flows(
