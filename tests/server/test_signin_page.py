@@ -1,7 +1,7 @@
-"""The one-time sign-in page (`kyc_mcp.signin.page`): its form in both languages, its headers on every answer,
-CSRF, the Host check, one use per link, expiry, the five-post limit, validation, each kind of `LoginFailed`,
-the last attempt after four failures (its required checkbox), the body cap, the server that listens only while a
-link is live, and no password in any answer or log.
+"""The one-time sign-in page (`kyc_mcp.signin.page`, drawn with `layout`, `strings` and `credential_form`): its form
+in both languages, its headers on every answer, CSRF, the Host check, one use per link, expiry, the five-post limit,
+validation, each kind of `LoginFailed`, the last attempt after four failures (its required checkbox), the body cap,
+the server that listens only while a link is live, and no password in any answer or log.
 
 `sign_in` is a fake here (the seam the page is given); the real login is tested end to end with the guard."""
 
@@ -20,20 +20,10 @@ import httpx2
 import pytest
 
 from kyc_mcp.signin.forms import MAX_BODY
-from kyc_mcp.signin.page import (
-    CSRF_COOKIE,
-    MAX_POSTS,
-    SECURITY_HEADERS,
-    Alert,
-    Field,
-    Form,
-    Link,
-    SignInServer,
-    SwitchLink,
-    choose_lang,
-    render_page,
-)
+from kyc_mcp.signin.layout import SECURITY_HEADERS, Alert, Field, Form, SwitchLink, render_page
+from kyc_mcp.signin.page import CSRF_COOKIE, Link, SignInServer
 from kyc_mcp.signin.platform import LOCKOUT_AFTER, LOCKOUT_WARNING, STOP_AFTER, LoginFailed
+from kyc_mcp.signin.strings import MAX_POSTS, choose_lang
 from tests.support.signin import EMAIL, LOCKED_MESSAGE, PASSWORD, PLATFORM_HOST, REJECTED, WRONG, FakeSignIn
 
 pytestmark = pytest.mark.anyio

@@ -13,8 +13,9 @@ must carry the tx's CSRF token both as a form field and as the cookie the page s
 `Path=/authorize/signin`, Secure on https), and, when the browser sends them, an `Origin` equal to the issuer's and
 `Sec-Fetch-Site: same-origin`; every response is `no-store` with the sign-in page's strict Content-Security-Policy
 (its `form-action` also allows the client's redirect origin: browsers apply it to the redirect after the post);
-nothing typed is logged or shown back but the email. The layout, strings and assets are the stdio sign-in page's
-(`kyc_mcp.signin.page`), in English and Chinese.
+nothing typed is logged or shown back but the email. The layout and assets (`kyc_mcp.signin.layout`), the strings
+(`kyc_mcp.signin.strings`) and the sign-in form (`kyc_mcp.signin.credential_form`) are the stdio sign-in page's, in
+English and Chinese.
 """
 
 from __future__ import annotations
@@ -32,23 +33,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from kyc_mcp.hosted.provider import MAX_POSTS, AuthorizationGone, KycAuthorizationProvider, Pending
+from kyc_mcp.signin.credential_form import credential_form, failure_alert, offers_last_attempt, read_credentials
 from kyc_mcp.signin.forms import Refused, posted_from_page, read_form
-from kyc_mcp.signin.page import (
-    SECURITY_HEADERS,
-    Alert,
-    Form,
-    Lang,
-    add_security_headers,
-    asset,
-    credential_form,
-    failure_alert,
-    offers_last_attempt,
-    read_credentials,
-    render_signin_page,
-    request_lang,
-    text,
-)
+from kyc_mcp.signin.layout import SECURITY_HEADERS, Alert, Form, add_security_headers, asset, render_signin_page
 from kyc_mcp.signin.platform import LoginFailed
+from kyc_mcp.signin.strings import Lang, request_lang, text
 from kyc_mcp.upstream import Upstream
 
 PAGE_PATH = "/authorize/signin"
