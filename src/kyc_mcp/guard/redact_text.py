@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import itertools
 import re
 import unicodedata
@@ -136,38 +137,73 @@ def _well_grouped(sizes: list[int]) -> bool:
 
 
 def _cards_in(groups: list[str]) -> list[tuple[int, int]]:
-    """Card numbers in a run's digit groups, as (start, end) offsets in the run's digits. A card either lies
-    inside one group, or begins or ends at a group's edge with the whole groups it covers written as cards are
-    (`ref:774111 1111 1111 1111` holds one; two dates in a row hold none)."""
+    """Card numbers in a run's digit groups, as merged (start, end) offsets in the run's digits, in order.
+
+    A window of 13-19 digits is a card when it lies inside one group, or when it begins or ends at a group's
+    edge and the whole groups it covers are written as cards are (`ref:774111 1111 1111 1111` holds one; two
+    dates in a row hold none). Every start and every length is tried, not only the first found: the digits
+    before a card (`reference 1234 5678 9012 4111 1111 1111 1111`, a UUID's tail) can make a window that ends
+    inside the real card. A window written as a card is (both ends on group edges, groups of 3 to 6 digits,
+    or one whole group) is always masked; any other window is masked too, unless it overlaps one of those: so
+    a card's neighbours stay, and a card glued to other digits is found next to a false window of uneven
+    groups (`ref:774222 222 222 222 1733040000007`). Overlapping windows are masked as one. A run holds at
+    most `MAX_CARD_RUN` digits, so this is a constant amount of work per run."""
     digits = "".join(groups)
     edges, offset = [0], 0
     for group in groups:
         offset += len(group)
         edges.append(offset)
-    found: list[tuple[int, int]] = []
-    start = 0
-    while start <= len(digits) - 13:
-        end = _card_at(digits, edges, start)
-        if end is None:
-            start += 1
+    sums = _luhn_sums(digits)
+    written: list[tuple[int, int]] = []
+    other: list[tuple[int, int]] = []
+    for start in range(len(digits) - 12):
+        if digits[start] in "23456":
+            _windows_at(sums, edges, start, written, other)
+    kept = written + [w for w in other if not any(a < w[1] and w[0] < b for a, b in written)]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(kept):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
-            found.append((start, end))
-            start = end
-    return found
+            merged.append((start, end))
+    return merged
 
 
-def _card_at(digits: str, edges: list[int], start: int) -> int | None:
-    if digits[start] not in "23456":
-        return None
-    for end in range(start + 13, min(start + 19, len(digits)) + 1):
-        if not luhn(digits[start:end]):
+def _luhn_sums(digits: str) -> tuple[list[int], list[int]]:
+    """Prefix sums for the Luhn total of any window in O(1): `kept[i]` sums digits[:i] as they are at even
+    positions and doubled at odd ones, `flipped[i]` the other way round (a digit is doubled when its distance
+    from the window's last digit is odd)."""
+    kept, flipped = [0], [0]
+    for i, ch in enumerate(digits):
+        n = ord(ch) - 48
+        doubled = n * 2 - 9 if n > 4 else n * 2
+        kept.append(kept[-1] + (doubled if i % 2 else n))
+        flipped.append(flipped[-1] + (n if i % 2 else doubled))
+    return kept, flipped
+
+
+def _windows_at(
+    sums: tuple[list[int], list[int]],
+    edges: list[int],
+    start: int,
+    written: list[tuple[int, int]],
+    other: list[tuple[int, int]],
+) -> None:
+    """Every card window beginning at `start`: into `written` when it is written as a card is, else `other`."""
+    kept, flipped = sums
+    for end in range(start + 13, min(start + 19, len(kept) - 1) + 1):
+        table = kept if end % 2 else flipped  # the last digit (index end - 1) is never doubled
+        if (table[end] - table[start]) % 10:
             continue
-        inside = [b - a for a, b in itertools.pairwise(edges) if a >= start and b <= end]
-        aligned = start in edges or end in edges
-        one_group = not any(start < edge < end for edge in edges)
-        if one_group or (aligned and inside and _well_grouped(inside)):
-            return end
-    return None
+        within = edges[bisect.bisect_left(edges, start) : bisect.bisect_right(edges, end)]  # edges in [start, end]
+        inside = [b - a for a, b in itertools.pairwise(within)]  # the whole groups the window covers
+        both_ends = within[:1] == [start] and within[-1:] == [end]
+        one_group = all(edge in (start, end) for edge in within)
+        starts_or_ends = within[:1] == [start] or within[-1:] == [end]
+        if one_group:
+            (written if both_ends else other).append((start, end))
+        elif starts_or_ends and inside and _well_grouped(inside):
+            (written if both_ends and max(inside) <= 6 else other).append((start, end))
 
 
 def _digit_run(match: re.Match[str]) -> str:
