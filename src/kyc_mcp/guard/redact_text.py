@@ -45,6 +45,7 @@ _SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]+(?:[ ./_-][0-9]+)*")
 _SEPARATOR = re.compile(r"[ ./_-]")
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}")
+_BASE64_VALUE = re.compile(r"[A-Za-z0-9+/]*={0,2}")  # matches at any position (possibly empty)
 _CARD_VIEW = str.maketrans("123456789", "000000000", " ./_-")
 MAX_CARD_RUN = 64  # digits; a longer run is not shown at all (its possible cards cannot be told apart)
 MIN_LONE_SECRET = 20  # an unlabelled value after a secret name and a space is a secret at this length
@@ -316,10 +317,16 @@ def _looks_secret(value: str) -> bool:
 
 
 def _basic_credentials(value: str) -> bool:
-    try:
-        return b":" in base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return False
+    """Whether `value` is base64 of `user:password`; also when text is glued after it (`...MazJNtoken_count`):
+    then its whole quads are decoded."""
+    bare = value.rstrip("=")
+    for candidate in (value + "=" * (-len(value) % 4), bare[: len(bare) // 4 * 4]):
+        try:
+            if b":" in base64.b64decode(candidate, validate=True):
+                return True
+        except (binascii.Error, ValueError):
+            continue
+    return False
 
 
 def _replacement(kind: str, scheme: str, value: str, separator: str) -> str | None:
@@ -363,22 +370,27 @@ def _pair_at(text: str, hit: int, floor: int) -> tuple[tuple[int, int, str] | No
     """The edit for a name found at `hit`, and where scanning may resume."""
     start, end = _name_span(text, hit, floor)
     name = words(text[start:end])
-    scheme = name[-1] if len(name) == 1 and name[0] in _SCHEMES else ""
+    own = [w for w in name if not w.isdigit()]  # `048616Basic`: a digit value glued before it is not the name's
+    scheme = own[0] if len(own) == 1 and own[0] in _SCHEMES else ""
     query = start > 0 and text[start - 1] in "?&"
     kind = kind_of_words(_words_before(text, start) + name, query) if not scheme else "secret"
     following, after = _next_word(text, end)
     extra = words(following)
     name_end = end  # where scanning resumes when no pair is found: the next word may be a name of its own
+    last = name[-1]  # the name's last word (`cookie` takes the rest of its line)
     if extra and (longer := kind_of_words([*name, *extra])) is not None:
-        kind, end = longer, after  # `passport no E123`, `id no K123`, `card number 4111...`
+        kind, end, last = longer, after, extra[-1]  # `passport no E123`, `card number 4111...`, `pin Cookie: x`
     if kind is None or kind == "base64":
         return None, name_end
     begin, separator = _separator(text, end)
     if not separator:
         return None, name_end
     value_start, value_end = _value_span(text, begin)
-    if name[-1] == "cookie":  # a cookie header's value is the rest of its line: `sid=...; other=...`
+    if last == "cookie":  # a cookie header's value is the rest of its line: `sid=...; other=...`
         value_end = max(value_end, _first_of(text, value_start, "\n" + _QUOTE_CHARS))
+    if scheme == "basic":  # the credential is its base64 only: not a sentence's `.` after it, nor glued text
+        found = _BASE64_VALUE.match(text, value_start, value_end)
+        value_end = found.end() if found else value_start
     value = text[value_start:value_end]
     if value.lower() in _SCHEMES and not scheme:  # `Authorization: Bearer x`: the credential follows
         value_start, value_end = _value_span(text, value_end + 1)
