@@ -203,6 +203,11 @@ class Table:
             return steps
         return [self.advise(advice, "", []) for advice in (plan.advice if plan else COMPLETE[api])]
 
+    @property
+    def waiter(self) -> str:
+        """The tool that waits for a flow's decision (the operation of kind `wait`)."""
+        return next(op.name for op in self.operations if op.kind == "wait")
+
     def endpoint(self, op: Operation) -> str:
         """The HTTP request an operation sends (for a wait: the status reads it polls)."""
         if op.kind == "wait":

@@ -87,7 +87,7 @@ async def test_listeners_per_user_are_bounded(sandbox: Sandbox, user: User, uplo
             client.listen(resource_subscriptions=[MASTERPAY]),
             client.listen(resource_subscriptions=[CARDHOLDER]),
         ):
-            with pytest.raises(MCPError, match="At most 2 listen streams"):
+            with pytest.raises(MCPError, match=r"At most 2 listen streams.*call wait_for_kyc_decision instead"):
                 async with client.listen(resource_subscriptions=[MASTERPAY]):
                     pass
             async with client.listen(tools_list_changed=True):  # a listen without a status is not counted

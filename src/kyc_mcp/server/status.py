@@ -156,7 +156,7 @@ class StatusWatch:
             raise MCPError(
                 INVALID_REQUEST,
                 f"At most {self.cap} listen streams on KYC status resources per user: close one, or call "
-                "wait_for_kyc_decision instead.",
+                f"{self.table.waiter} instead.",
             )
         upstream: Upstream = ctx.lifespan_context.upstream
         baseline: dict[Api, tuple[str, str] | None] = {}
