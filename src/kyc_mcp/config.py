@@ -49,6 +49,10 @@ class Settings(BaseModel):
     credential_store: Literal["auto", "keyring", "file"] = "auto"  # auto: the OS keychain, else a 0600 file
     open_browser: Literal["auto", "never"] = "auto"  # auto: open the sign-in page itself on a desktop
     sign_in_wait_seconds: float = Field(default=45.0, gt=0, le=600)  # a call waits this long for the page
+    # Identity data (profile, identity numbers, documents): on kyc-mcp's capture page, as tool arguments, or either.
+    identity_input: Literal["page", "page_or_arguments", "arguments"] = "page_or_arguments"
+    capture_wait_seconds: float = Field(default=45.0, gt=0, le=600)  # collect_kyc_details waits this long per call
+    capture_link_seconds: int = Field(default=1800, ge=60, le=24 * 3600)  # a capture page's link stays valid
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry_budget_seconds: float = Field(default=10.0, ge=0, le=300)
     consent: Literal["auto", "required", "never"] = "auto"
@@ -163,6 +167,9 @@ _SETTINGS_ENV = {
     "credential_store": "KYC_MCP_CREDENTIAL_STORE",
     "open_browser": "KYC_MCP_OPEN_BROWSER",
     "sign_in_wait_seconds": "KYC_MCP_SIGN_IN_WAIT",
+    "identity_input": "KYC_MCP_IDENTITY_INPUT",
+    "capture_wait_seconds": "KYC_MCP_CAPTURE_WAIT",
+    "capture_link_seconds": "KYC_MCP_CAPTURE_LINK_SECONDS",
     "timeout_seconds": "KYC_MCP_TIMEOUT",
     "retry_budget_seconds": "KYC_MCP_RETRY_BUDGET",
     "consent": "KYC_MCP_CONSENT",

@@ -46,6 +46,11 @@ class ErrorCode(StrEnum):
         "The user could not be asked for consent (the deployment or client cannot carry the question); "
         "nothing was sent.",
     )
+    PAGE_UNAVAILABLE = (
+        "PAGE_UNAVAILABLE",
+        "kyc-mcp's capture page cannot reach the user here (the client opens no links and shows no apps, or the "
+        "link is unknown, expired or not this user's); nothing was sent. `next_steps` names what works instead.",
+    )
     STATE_UNAVAILABLE = (
         "STATE_UNAVAILABLE",
         "The flow-state store cannot be reached, so the flow order cannot be checked (nothing was sent), or a "

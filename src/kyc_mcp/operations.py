@@ -24,6 +24,7 @@ from kyc_mcp.flow.plans import ACCOUNT_FLOW, OTHER_ACCOUNT, Advice, FailurePlan
 from kyc_mcp.flow.requirements import DOCUMENT_FACTS, PROOF_OF_ADDRESS
 from kyc_mcp.models import cardholder as ch
 from kyc_mcp.models import masterpay as mp
+from kyc_mcp.models.capture import CaptureReceipt, CaptureRequest
 from kyc_mcp.models.fields import NoInput
 from kyc_mcp.models.wait import WaitRequest, WaitResult
 from kyc_mcp.table import Milestone, Operation, Table
@@ -91,6 +92,7 @@ OPERATIONS: tuple[Operation, ...] = (
         achieves=(
             Milestone(Fact.PROFILE_COMPLETE, "complete the profile: personal fields, passport, phone and address"),
         ),
+        captures="profile",
         consent=("passport", "nric"),
         verified_by="get_profile",
     ),
@@ -120,6 +122,7 @@ OPERATIONS: tuple[Operation, ...] = (
         destructive=True,
         requires=(need.MASTERPAY_USER,),
         achieves=(Milestone(Fact.DOCUMENT_NUMBER, "set the identity document's id_number"),),
+        captures="document",
         consent=("id_number",),
         verified_by="get_document",
     ),
@@ -143,6 +146,7 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
             Milestone(Fact.PROOF_OF_ADDRESS, "upload a proof of address", {"document_type": PROOF_OF_ADDRESS}),
         ),
+        captures="documents",
         consent=True,
         verified_by="get_kyc_status",
     ),
@@ -241,6 +245,7 @@ OPERATIONS: tuple[Operation, ...] = (
         idempotent=False,
         effects=(Sets((Fact.KYC_FILES,)), RemembersPath("path")),
         achieves=(Milestone(Fact.KYC_FILES, "upload the document's front image (and back for id_number)"),),
+        captures="cardholder",
         consent=True,
     ),
     Operation(
@@ -259,6 +264,7 @@ OPERATIONS: tuple[Operation, ...] = (
         effects=(Sets((Fact.DOCUMENT_VALIDATED,)), RemembersDocument("document_type", "number_id")),
         achieves=(Milestone(Fact.DOCUMENT_VALIDATED, "check the document number before submitting"),),
         failures=(FailurePlan((OTHER_ACCOUNT,), status=409, words=("another account",)),),
+        captures="cardholder",
         consent=True,
     ),
     Operation(
@@ -295,6 +301,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 status=403,
             ),
         ),
+        captures="cardholder",
         consent=True,
         serialized=True,
         verified_by="get_latest_cardholder_kyc",
@@ -328,6 +335,23 @@ OPERATIONS: tuple[Operation, ...] = (
         achieves=(Milestone(Fact.CARDHOLDER_CONFIRMED, "confirm the cardholder record exists"),),
     ),
     # Either flow
+    Operation(
+        "collect_kyc_details",
+        "Collect KYC details on a secure page",
+        "Ask the user to enter their identity details (profile, identity document number, document photos; or the "
+        "cardholder details and files) on kyc-mcp's own secure page, so the data goes to the KYC service without "
+        "passing through the conversation. The client opens the page (or shows it as an app); the result is a "
+        "receipt of what was stored (identity numbers masked) and the next step. Prefer it to passing identity "
+        "data as tool arguments.",
+        None,
+        "POST",
+        "",  # the page sends each step's operations (`Operation.captures`) through the guard
+        CaptureRequest,
+        CaptureReceipt,
+        idempotent=False,
+        destructive=True,
+        kind="capture",
+    ),
     Operation(
         "wait_for_kyc_decision",
         "Wait for KYC decision",

@@ -22,6 +22,7 @@ from kyc_mcp.flow.facts import FLOWS, Evidence, Fact
 from kyc_mcp.flow.plans import COMPLETE, STATUS_PLANS, Advice, FailurePlan
 from kyc_mcp.flow.requirements import Requirement
 from kyc_mcp.guard.state import FlowState
+from kyc_mcp.models.capture import CAPTURE_STEPS
 from kyc_mcp.models.fields import Input, Output
 from kyc_mcp.models.uploads import FileSource
 from kyc_mcp.upstream import Api
@@ -59,7 +60,8 @@ class Operation:
     evidence: Evidence | None = None  # what this read proves to requirements
     consent: bool | tuple[str, ...] = False  # identity data leaves: ask first (or: when one of these fields is set)
     sends: str = ""  # what else leaves with the call, for the consent question (the stored profile, say)
-    kind: Literal["http", "wait"] = "http"  # one upstream request, or polling a flow's status read
+    kind: Literal["http", "wait", "capture"] = "http"  # one request, polling a status read, or the capture page
+    captures: str | None = None  # the capture page step that collects this operation's input (models/capture.py)
     verified_by: str | None = None  # its recovery: the read showing whether a call whose answer was lost took effect
     failures: tuple[FailurePlan, ...] = ()  # the next steps after each documented upstream failure
     serialized: bool = False  # a submission: one at a time per principal (a lock in the state store)
@@ -129,6 +131,8 @@ class Table:
             problems += [f"{op.name} needs {e}, which no operation reads" for e in reads if e not in self._readers]
             if op.verified_by is not None and op.verified_by not in self.by_name:
                 problems.append(f"{op.name} is verified by unknown {op.verified_by}")
+            if op.captures is not None and op.captures not in CAPTURE_STEPS.get(op.api or "", ()):
+                problems.append(f"{op.name} is collected by unknown capture step {op.captures}")
             fields = op.input.model_fields
             problems += [f"{op.name} has no input field {p}" for p in op.path_parameters if p not in fields]
         problems += [f"{fact} has no step" for fact in needed if fact not in self._steps]
@@ -208,8 +212,14 @@ class Table:
         """The tool that waits for a flow's decision (the operation of kind `wait`)."""
         return next(op.name for op in self.operations if op.kind == "wait")
 
+    def captured(self, step: str) -> tuple[Operation, ...]:
+        """The operations a capture page step sends, in table order."""
+        return tuple(op for op in self.operations if op.captures == step)
+
     def endpoint(self, op: Operation) -> str:
         """The HTTP request an operation sends (for a wait: the status reads it polls)."""
+        if op.kind == "capture":
+            return "the capture page: " + "; ".join(f"{o.method} {o.path}" for o in self.operations if o.captures)
         if op.kind == "wait":
             return " or ".join(f"GET {self.status_reader(api).path}" for api in FLOWS)
         return f"{op.method} {op.path}"

@@ -31,7 +31,9 @@ class AuditLog:
         code: str | None,
         upstream_status: int | None,
         latency_ms: float,
+        via: str = "mcp",
     ) -> None:
+        """One line; `via`: "mcp" (a tool call) or "page" (the user's own submission on the capture page)."""
         if self._path is None:
             return
         record: dict[str, Any] = {
@@ -42,6 +44,7 @@ class AuditLog:
             "code": code,
             "upstream_status": upstream_status,
             "latency_ms": round(latency_ms, 1),
+            "via": via,
         }
         line = json.dumps(self._redactor.value(record), ensure_ascii=False)
         with self._lock, self._path.open("a", encoding="utf-8") as out:

@@ -12,6 +12,7 @@ writes once, from the redacted structure.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
@@ -32,13 +33,20 @@ from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import FlowState, StateStore
 from kyc_mcp.signin.conversation import AskClient, ConversationSignIn, round_link, without_round
 from kyc_mcp.table import Operation, Table
-from kyc_mcp.tools import ServerContext, ToolCall, validated
+from kyc_mcp.tools import ServerContext, ToolCall, perform, validated
 from kyc_mcp.upstream import Api, Upstream
 
 SIGN_IN_CODES = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED})
 UNGUIDED = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED, ErrorCode.STATE_UNAVAILABLE})  # no step fixes
 Decision = Literal[
-    "allowed", "invalid", "refused", "failed", "consent_requested", "consent_declined", "sign_in_requested"
+    "allowed",
+    "invalid",
+    "refused",
+    "failed",
+    "consent_requested",
+    "consent_declined",
+    "sign_in_requested",
+    "page_requested",
 ]
 SHELL = CallToolResult(content=[]).model_dump(by_alias=True, mode="json", exclude_none=True)  # a result's envelope
 
@@ -103,6 +111,32 @@ class Guard:
         await self._report(ctx, op, outcome, time.perf_counter() - started)
         return outcome.result(shell)
 
+    async def page_call(self, call: ToolCall) -> Outcome:
+        """A call the user made on the capture page, validated there with the same models: the same steps but
+        sign-in (the page's link was made for a signed-in user) and consent (the user's own action on the page
+        is their consent). Its outcome is audited like a tool call's."""
+        started = time.perf_counter()
+        try:
+            async with self._turn(call.op):
+                outcome = await self._sent_from_page(call)
+        except KycError as busy:
+            outcome = Outcome("refused", error=busy)
+        self._audit(call.op, outcome, time.perf_counter() - started, via="page")
+        return outcome
+
+    async def _sent_from_page(self, call: ToolCall) -> Outcome:
+        try:
+            state = await self._admit(call, None)
+        except KycError as refusal:
+            return await self._refused(call, refusal)
+
+        async def body() -> dict[str, Any]:
+            await perform(call)
+            return {}
+
+        await self._send(call, body)
+        return await self._concluded(call, state)
+
     def _operation(self, ctx: ServerRequestContext[Any, Any]) -> Operation | None:
         name = (ctx.params or {}).get("name", "") if ctx.method == "tools/call" else ""
         return self.table.by_name.get(name) if name in self.listed else None
@@ -142,20 +176,36 @@ class Guard:
         except AskClient as question:
             return Outcome("sign_in_requested", wire=question.wire)
         except KycError as refusal:
-            if not refusal.next_steps and refusal.code not in UNGUIDED:
-                refusal.next_steps = await self._next_steps(call.api)
-            return Outcome("refused", error=refusal)
-        wire = await self._send(call, sent, call_next)
-        if call.outcome is None and "inputRequests" in wire:
-            return Outcome("consent_requested", wire=wire)
+            return await self._refused(call, refusal)
+
+        async def body() -> dict[str, Any]:
+            return _answer(await call_next(replace(sent, lifespan_context=call)))
+
+        wire = await self._send(call, body)
+        if call.outcome is None and wire.get("resultType") == "input_required":
+            return Outcome("consent_requested" if call.op.consent else "page_requested", wire=wire)
         shell.update({k: v for k, v in wire.items() if k not in ("content", "structuredContent", "isError")})
+        if call.result_meta:
+            shell["_meta"] = {**shell.get("_meta", {}), **call.result_meta}
+        return await self._concluded(call, state)
+
+    async def _refused(self, call: ToolCall, refusal: KycError) -> Outcome:
+        if not refusal.next_steps and refusal.code not in UNGUIDED:
+            refusal.next_steps = await self._next_steps(call.api)
+        return Outcome("refused", error=refusal)
+
+    async def _concluded(self, call: ToolCall, state: FlowState) -> Outcome:
         if call.outcome is None or isinstance(call.outcome, KycError):
             return await self._failed(call)
         return await self._succeeded(call, state)
 
-    async def _admit(self, call: ToolCall, ctx: ServerRequestContext[Any, Any]) -> FlowState:
-        """Auth, then the operation's requirements; the principal's state as read before the call."""
-        await self._signed_in(call, ctx)
+    async def _admit(self, call: ToolCall, ctx: ServerRequestContext[Any, Any] | None) -> FlowState:
+        """Auth (signing the user in during the call `ctx`, when there is one), then the operation's
+        requirements; the principal's state as read before the call."""
+        if ctx is None:
+            await self.credentials.ensure_valid(call.api, call.server.upstream)
+        else:
+            await self._signed_in(call, ctx)
         state = await self.store.get(self._principal())
         reads = Reads(partial(self._read, call.server.upstream))
         await requirements.check(
@@ -178,14 +228,15 @@ class Guard:
         api = op.api_for({})
         return (await upstream.call(api, "GET", op.path, token=self.credentials.token_for(api))).data
 
-    async def _send(self, call: ToolCall, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> dict[str, Any]:
-        """Consent and the call (the tool body); once more with a refreshed token when the upstream answered 401."""
+    async def _send(self, call: ToolCall, body: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """The call's body (consent and the request); once more with a refreshed token when the upstream answered
+        401."""
         stale = self.credentials.token_for(call.api)
-        wire = _answer(await call_next(replace(ctx, lifespan_context=call)))
+        wire = await body()
         unauthorized = isinstance(call.outcome, KycError) and call.outcome.status == 401
         if unauthorized and await self.credentials.refresh(stale, call.server.upstream):
             call.outcome = None
-            wire = _answer(await call_next(replace(ctx, lifespan_context=call)))
+            wire = await body()
         return wire
 
     async def _succeeded(self, call: ToolCall, state: FlowState) -> Outcome:
@@ -245,16 +296,19 @@ class Guard:
         self, ctx: ServerRequestContext[Any, Any], op: Operation, outcome: Outcome, elapsed: float
     ) -> None:
         """A log notification for a failure, and the audit line for every call."""
-        error = outcome.error
-        if error is not None:
-            await notify_failure(ctx, self.redactor, op.name, error)
+        if outcome.error is not None:
+            await notify_failure(ctx, self.redactor, op.name, outcome.error)
+        self._audit(op, outcome, elapsed)
+
+    def _audit(self, op: Operation, outcome: Outcome, elapsed: float, via: str = "mcp") -> None:
         self.audit.write(
             principal=self.credentials.principal(),
             tool=op.name,
             decision=outcome.decision,
-            code=error.code if error else None,
+            code=outcome.error.code if outcome.error else None,
             upstream_status=outcome.upstream_status,
             latency_ms=elapsed * 1000,
+            via=via,
         )
 
 

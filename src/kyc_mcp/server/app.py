@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -12,6 +13,9 @@ from mcp.server import MCPServer
 from mcp.server.request_state import RequestStateBoundary
 
 from kyc_mcp import __version__
+from kyc_mcp.capture.desk import CaptureDesk
+from kyc_mcp.capture.links import CaptureLinks
+from kyc_mcp.capture.page import capture_routes
 from kyc_mcp.config import Settings
 from kyc_mcp.docs import instructions
 from kyc_mcp.errors import KycError
@@ -20,9 +24,10 @@ from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import CredentialSource, RequestCredentials
 from kyc_mcp.guard.consent import host_of
 from kyc_mcp.guard.middleware import Redaction
-from kyc_mcp.guard.pipeline import Guard
+from kyc_mcp.guard.pipeline import Guard, Outcome
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
+from kyc_mcp.hosted.kv import KeyValue, MemoryKV
 from kyc_mcp.operations import TABLE
 from kyc_mcp.prompts import build_prompts
 from kyc_mcp.server import protocol
@@ -33,17 +38,30 @@ from kyc_mcp.signin.local import LocalCredentials
 from kyc_mcp.signin.page import SignInServer
 from kyc_mcp.signin.store import CredentialStore, StoreError, open_credential_store
 from kyc_mcp.table import Operation, Table
-from kyc_mcp.tools import ConsentHook, ServerContext, build_tools, files
+from kyc_mcp.tools import ConsentHook, ServerContext, ToolCall, build_tools, files
 from kyc_mcp.upstream import Upstream
 
 NAME = "kyc-mcp"
 logger = logging.getLogger(__name__)
 
 
-def enabled(op: Operation, settings: Settings) -> bool:
-    """Whether a tool is listed: in a configured toolset, and in read-only mode read-only without prerequisites."""
+def enabled(op: Operation, settings: Settings, *, page: bool) -> bool:
+    """Whether a tool is listed: in a configured toolset, in read-only mode read-only without prerequisites, and
+    as `KYC_MCP_IDENTITY_INPUT` says (`page`: this server has a capture page)."""
     in_toolsets = op.api is None or op.api in settings.toolsets
+    if op.kind == "capture" and (not page or settings.identity_input == "arguments"):
+        return False
+    if op.captures and page and settings.identity_input == "page":
+        return False
     return in_toolsets and (not settings.read_only or (op.read_only and not op.requires))
+
+
+@dataclass(frozen=True)
+class HostedCapture:
+    """Hosted: where capture links live (shared by the replicas) and the page's public origin."""
+
+    kv: KeyValue
+    origin: str
 
 
 def build_server(
@@ -53,6 +71,7 @@ def build_server(
     http: Mapping[str, Any] | None = None,
     table: Table = TABLE,
     credentials: CredentialSource | None = None,
+    capture: HostedCapture | None = None,
 ) -> MCPServer[ServerContext]:
     """The server for `table`'s operations. With `http` (the HTTP transport's `MCPServer` options: authorization
     server or token verifier, auth settings, request state keys) every request brings its own bearer token, whose
@@ -61,10 +80,24 @@ def build_server(
     redactor = Redactor(show_pii=settings.show_pii)
     credentials = credentials or RequestCredentials()
     sign_in = None
+
+    async def page_call(call: ToolCall) -> Outcome:
+        return await guard.page_call(call)
+
+    desk = None
     if http is None:  # stdio: the user of this computer, signed in by variables, `kyc-mcp login` or the page
         local = LocalCredentials(settings, redactor, _credential_store(settings))
-        pages = SignInServer(partial(password_sign_in, settings, local), platform_host=host_of(settings.api_base_url))
+        links = CaptureLinks(MemoryKV(), settings.capture_link_seconds)
+        desk = CaptureDesk(settings, local, links, page_call, lambda until: pages.hold(until), desktop=True)
+        pages = SignInServer(
+            partial(password_sign_in, settings, local),
+            platform_host=host_of(settings.api_base_url),
+            routes=capture_routes(desk),
+        )
         credentials, sign_in = local, ConversationSignIn(settings, pages)
+    elif capture is not None:
+        links = CaptureLinks(capture.kv, settings.capture_link_seconds)
+        desk = CaptureDesk(settings, credentials, links, page_call, partial(_constant, capture.origin))
     store = store or open_store(settings)
     logs.install()
     hook = None
@@ -92,11 +125,12 @@ def build_server(
             logger.warning("uploads by file_path: %s", files.missing_roots(missing))
         try:
             async with Upstream(settings) as upstream, _serving(sign_in):
-                yield ServerContext(settings, table, upstream, credentials.token_for)
+                served = ServerContext(settings, table, upstream, credentials.token_for)
+                yield desk.serving(served) if desk is not None else served
         finally:
             await store.aclose()
 
-    operations = tuple(op for op in table if enabled(op, settings))
+    operations = tuple(op for op in table if enabled(op, settings, page=desk is not None))
     listed = frozenset(op.name for op in operations)
     guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor, sign_in)
     watch = StatusWatch(settings, credentials, table)  # kyc://status/{flow} and its listen streams (status.py)
@@ -116,8 +150,15 @@ def build_server(
         _guard_request_state(server, frozenset(op.name for op in operations if op.consent))
     for prompt in build_prompts(table, settings.toolsets, settings.read_only):
         server.add_prompt(prompt)
+    if http is not None and desk is not None:
+        for route in capture_routes(desk):  # outside the bearer check: the link is the capability
+            server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     protocol.declare(server, settings)
     return server
+
+
+async def _constant(origin: str, until: float) -> str:
+    return origin
 
 
 def _credential_store(settings: Settings) -> CredentialStore | None:

@@ -39,10 +39,10 @@ from kyc_mcp.guard.bearer import JwtVerifier
 from kyc_mcp.guard.state import open_store
 from kyc_mcp.hosted.authorize import mount_authorization_page
 from kyc_mcp.hosted.credentials import GrantCredentials
-from kyc_mcp.hosted.kv import open_kv
+from kyc_mcp.hosted.kv import KeyValue, open_kv
 from kyc_mcp.hosted.provider import KycAuthorizationProvider
 from kyc_mcp.hosted.vault import TokenCipher, TokenVault
-from kyc_mcp.server.app import NAME, build_server
+from kyc_mcp.server.app import NAME, HostedCapture, build_server
 from kyc_mcp.server.doctor import probe_apis, store_check
 from kyc_mcp.serving import bind, serve_until_signalled
 from kyc_mcp.upstream import Upstream
@@ -121,6 +121,7 @@ class SignIn:
     provider: KycAuthorizationProvider
     vault: TokenVault
     upstream: Upstream
+    kv: KeyValue  # shared by the replicas: the provider's records, the vault, capture links
 
 
 def authorization_server(settings: Settings, url: str) -> SignIn:
@@ -135,7 +136,7 @@ def authorization_server(settings: Settings, url: str) -> SignIn:
     kv = open_kv(settings)
     vault = TokenVault(kv, TokenCipher.from_settings(settings), ttl=settings.oauth_refresh_token_seconds)
     provider = KycAuthorizationProvider(settings, kv, vault, issuer=origin(url), resource=url)
-    return SignIn(provider, vault, Upstream(settings))
+    return SignIn(provider, vault, Upstream(settings), kv)
 
 
 def server_options(settings: Settings, url: str, sign_in: SignIn | None) -> dict[str, Any]:
@@ -187,7 +188,9 @@ def create_app(
     sign_in = None if settings.forward_platform_tokens else authorization_server(settings, url)
     store = open_store(settings)
     credentials = GrantCredentials(sign_in.vault) if sign_in else None
-    server = build_server(settings, store, http=server_options(settings, url, sign_in), credentials=credentials)
+    capture = HostedCapture(sign_in.kv, origin(url)) if sign_in else None  # forwarded tokens: no page
+    options = server_options(settings, url, sign_in)
+    server = build_server(settings, store, http=options, credentials=credentials, capture=capture)
     if sign_in is not None:
         mount_authorization_page(server, sign_in.provider, sign_in.upstream)
 

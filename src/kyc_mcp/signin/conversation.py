@@ -75,11 +75,13 @@ def _wire(result: InputRequiredResult) -> dict[str, Any]:
     return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-def _modern(ctx: ServerRequestContext[Any, Any]) -> bool:
+def modern(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether the call is on 2026-07-28 or later, where questions ride the result (`InputRequiredResult`)."""
     return bool(ctx.protocol_version) and is_version_at_least(ctx.protocol_version, MODERN)
 
 
-def _opens_urls(ctx: ServerRequestContext[Any, Any]) -> bool:
+def opens_urls(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether the client declared URL-mode elicitation."""
     capabilities = ctx.session.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and elicitation.url is not None
@@ -121,9 +123,9 @@ class ConversationSignIn:
         link_id = round_link(ctx)
         if link_id is not None:
             return await self._resume(ctx, link_id)
-        if _opens_urls(ctx) and (_modern(ctx) or ctx.session.can_send_request):
+        if opens_urls(ctx) and (modern(ctx) or ctx.session.can_send_request):
             link = await self.pages.new_link()
-            if _modern(ctx):
+            if modern(ctx):
                 ask = ElicitRequest(params=ElicitRequestURLParams(message=ASK, url=link.url))
                 raise AskClient(_wire(InputRequiredResult(input_requests={KEY: ask}, request_state=_state(link))))
             return await self._elicit_now(ctx, link)

@@ -27,7 +27,7 @@ import contextlib
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Generator, Mapping
+from collections.abc import Awaitable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -38,7 +38,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kyc_mcp.signin.credential_form import credential_form, failure_alert, offers_last_attempt, read_credentials
@@ -154,9 +154,11 @@ class SignInServer:
         platform_host: str,
         lifetime_seconds: float = 600.0,
         linger_seconds: float = 3.0,
+        routes: Sequence[BaseRoute] = (),
     ) -> None:
         """`linger_seconds`: how long the server keeps listening after its last link ended, so the final page's
-        stylesheet still loads."""
+        stylesheet still loads. `routes`: other pages served on the same loopback server, under the same `Host`
+        check and headers (the capture page), which `hold` keeps listening."""
         self.sign_in = sign_in
         self.platform_host = platform_host
         self.lifetime_seconds = lifetime_seconds
@@ -167,6 +169,7 @@ class SignInServer:
         self._group: anyio.abc.TaskGroup | None = None
         self._lock: anyio.Lock | None = None
         self._changed: anyio.Event | None = None
+        self._holds: list[float] = []
         self._assets = {
             "page.css": (asset("page.css"), "text/css; charset=utf-8"),
             "icon.svg": (asset("icon.svg"), "image/svg+xml"),
@@ -176,6 +179,7 @@ class SignInServer:
                 Route(f"{ASSETS_PATH}/{{name}}", self._asset, methods=["GET"]),
                 Route(f"{PREFIX}/{{link_id}}", self._get, methods=["GET"]),
                 Route(f"{PREFIX}/{{link_id}}", self._post, methods=["POST"]),
+                *routes,
             ],
             middleware=[Middleware(_Guard, pages=self)],
             exception_handlers={404: self._not_found, Exception: self._crashed},
@@ -226,6 +230,16 @@ class SignInServer:
             self._records[link_id] = _Record(link, secrets.token_urlsafe(32), anyio.Event(), anyio.Lock())
             self._changed_now()
             return link
+
+    async def hold(self, until: float) -> str:
+        """The loopback server's origin (`http://127.0.0.1:<port>`), serving until at least wall-clock `until`."""
+        if self._group is None or self._lock is None:
+            raise RuntimeError("use `async with SignInServer(...)` before holding it")
+        async with self._lock:
+            running = self._running or await self._start()
+            self._holds.append(until)
+            self._changed_now()
+            return f"http://{LOOPBACK}:{running.port}"
 
     def completed(self, link_id: str) -> bool:
         """True once a sign-in through that link succeeded."""
@@ -335,8 +349,9 @@ class SignInServer:
                     record.ended_at = record.ended_at or min(now, record.link.expires_at)
                     record.finished.set()
             live = [record for record in self._records.values() if record.live(now)]
-            if live:
-                wake = min(record.link.expires_at for record in live)
+            self._holds = [until for until in self._holds if until > now]
+            if live or self._holds:
+                wake = min([record.link.expires_at for record in live] + self._holds)
                 wake = max(wake, now + 0.05) if not any(record.busy for record in live) else now + 0.5
             else:
                 ended = [record.ended_at for record in self._records.values() if record.ended_at is not None]

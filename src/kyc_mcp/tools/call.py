@@ -7,9 +7,12 @@ body run without the guard has no `ToolCall` and refuses to run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import InputRequiredResult
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import ErrorCode, KycError
@@ -18,16 +21,20 @@ from kyc_mcp.table import Operation, Table
 from kyc_mcp.tools.files import LocalFile
 from kyc_mcp.upstream import Api, Upstream
 
+CaptureBody = Callable[["ToolCall", Context], Awaitable[Output | InputRequiredResult]]
+"""The body of the capture operation (`kyc_mcp.capture.desk`): a receipt, or a question for the client."""
+
 
 @dataclass(frozen=True)
 class ServerContext:
-    """The server's lifespan context: its settings and operations table, the upstream clients, and the
-    credentials' tokens."""
+    """The server's lifespan context: its settings and operations table, the upstream clients, the
+    credentials' tokens, and the capture page's desk (when the server has one)."""
 
     settings: Settings
     table: Table
     upstream: Upstream
     token_for: Callable[[Api], str | None]
+    capture: CaptureBody | None = None
 
 
 @dataclass
@@ -41,6 +48,7 @@ class ToolCall:
     server: ServerContext
     outcome: Output | KycError | None = None
     upstream_status: int | None = None  # the HTTP status of the body's last upstream answer
+    result_meta: dict[str, Any] | None = None  # `_meta` for the result, for a host's app (never the model's text)
 
     @property
     def api(self) -> Api:

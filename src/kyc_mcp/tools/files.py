@@ -44,8 +44,9 @@ def _sniff(data: bytes) -> str | None:
     return next((mime for magic, mime in MAGIC.items() if data.startswith(magic)), None)
 
 
-def _checked(name: str, declared: str | None, data: bytes, field: str) -> LocalFile:
-    """The file, when its bytes, its name's extension and the declared type all agree."""
+def checked(name: str, declared: str | None, data: bytes, field: str) -> LocalFile:
+    """The file, when its bytes, its name's extension and the declared type all agree (`KycError` naming `field`
+    otherwise): the check of every upload, by path, base64 or the capture page."""
     if not data:
         raise _refuse("the file is empty", field)
     if len(data) > MAX_UPLOAD_BYTES:
@@ -85,7 +86,7 @@ def _from_path(raw: str, roots: tuple[Path, ...]) -> LocalFile:
         raise _refuse("no such file", "file_path") from None
     if not _inside(path, roots):
         raise _outside(roots)
-    return _checked(path.name, None, _read_once(path, roots), "file_path")
+    return checked(path.name, None, _read_once(path, roots), "file_path")
 
 
 def missing_roots(missing: tuple[Path, ...]) -> str:
@@ -162,7 +163,7 @@ def _from_base64(encoded: str, name: str, mime_type: str) -> LocalFile:
         raise _refuse("file_data is not valid base64", "file_data") from None
     if len(data) > BASE64_MAX_BYTES:
         raise _refuse(f"file_data is limited to {BASE64_MAX_BYTES} bytes; pass file_path instead", "file_data")
-    return _checked(name, mime_type, data, "file_data")
+    return checked(name, mime_type, data, "file_data")
 
 
 def check(source: FileSource, roots: tuple[Path, ...]) -> LocalFile:

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, InputRequiredResult
 
-from kyc_mcp.errors import KycError
+from kyc_mcp.errors import ErrorCode, KycError
 from kyc_mcp.models.fields import Output
 from kyc_mcp.table import Operation
 from kyc_mcp.tools.call import ToolCall, guarded_call
@@ -36,27 +36,42 @@ class ConsentHook:
     refusal: Callable[[Any], KycError | None]
 
 
-async def _run(call: ToolCall, ctx: Context) -> Output:
-    if call.op.kind == "wait":
+async def _run(call: ToolCall, ctx: Context | None) -> Output | InputRequiredResult:
+    if call.op.kind == "wait" and ctx is not None:
         return await wait(call, ctx)
+    if call.op.kind == "capture" and ctx is not None and call.server.capture is not None:
+        return await call.server.capture(call, ctx)
+    if call.op.kind != "http":
+        raise KycError(ErrorCode.INTERNAL, f"{call.op.name} cannot run here")
     output, call.upstream_status = await invoke(
         call.op, call.api, call.input, call.file, call.server.upstream, call.token()
     )
     return output
 
 
+async def perform(call: ToolCall, ctx: Context | None = None) -> InputRequiredResult | None:
+    """Run the call's operation and put its outcome on the call (a failure as its `KycError`); a question for the
+    client is returned instead. Without `ctx` (the capture page): upstream operations only."""
+    try:
+        answer = await _run(call, ctx)
+    except KycError as exc:
+        call.outcome, call.upstream_status = exc, exc.status
+        return None
+    if isinstance(answer, InputRequiredResult):
+        return answer
+    call.outcome = answer
+    return None
+
+
 def _tool_function(op: Operation, consent: ConsentHook | None) -> Any:
     ask = consent if consent is not None and op.consent else None
 
-    async def tool(ctx: Context, consent: Any = None) -> CallToolResult:
+    async def tool(ctx: Context, consent: Any = None) -> CallToolResult | InputRequiredResult:
         call = guarded_call(ctx.request_context.lifespan_context)
-        try:
-            if ask is not None and (refused := ask.refusal(consent)) is not None:
-                raise refused
-            call.outcome = await _run(call, ctx)
-        except KycError as exc:
-            call.outcome, call.upstream_status = exc, exc.status
-        return PLACEHOLDER
+        if ask is not None and (refused := ask.refusal(consent)) is not None:
+            call.outcome = refused
+            return PLACEHOLDER
+        return await perform(call, ctx) or PLACEHOLDER
 
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     if ask is not None:

@@ -40,6 +40,20 @@ def validation_error(op: Operation, exc: ValidationError) -> KycError:
     )
 
 
+def validated_upload(
+    op: Operation, arguments: dict[str, Any], file: files.LocalFile, server: ServerContext
+) -> ToolCall:
+    """A capture page's upload: its form fields checked by the operation's model, with the page's file (checked
+    by `files.checked`) in place of a path or base64 data."""
+    source = {"file_data": "", "file_name": file.name, "mime_type": file.mime_type}  # the bytes are `file`'s
+    try:
+        args = op.input.model_validate({**arguments, **source})
+    except ValidationError as exc:
+        raise validation_error(op, exc) from None
+    sent = args.model_dump(mode="json", exclude_unset=True, exclude={"file_data"})
+    return ToolCall(op, args, sent, file, server)
+
+
 def validated(op: Operation, arguments: Any, server: ServerContext) -> ToolCall:
     """The call with its arguments checked and normalised (stripped, canonical case) and an upload's file read
     and checked; `KycError(ErrorCode.VALIDATION)` naming each bad field otherwise, without echoing any value."""
