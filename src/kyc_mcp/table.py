@@ -219,7 +219,7 @@ class Table:
     def endpoint(self, op: Operation) -> str:
         """The HTTP request an operation sends (for a wait: the status reads it polls)."""
         if op.kind == "capture":
-            return "the capture page: " + "; ".join(f"{o.method} {o.path}" for o in self.operations if o.captures)
+            return "; ".join(f"{o.method} {o.path}" for o in self.operations if o.captures)  # what its page sends
         if op.kind == "wait":
             return " or ".join(f"GET {self.status_reader(api).path}" for api in FLOWS)
         return f"{op.method} {op.path}"

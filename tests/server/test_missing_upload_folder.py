@@ -12,6 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from kyc_mcp.operations import TABLE
 from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.files import PDF_BYTES, b64
 from tests.support.mcp_client import Connect, ok, refused
@@ -83,7 +84,7 @@ async def test_serve_over_stdio_starts_with_a_missing_folder_and_warns_on_stderr
     stderr = tmp_path / "stderr.log"
     with stderr.open("w", encoding="utf-8") as errlog:
         async with Client(stdio_client(server, errlog=errlog)) as client:
-            assert len((await client.list_tools()).tools) == 16
+            assert len((await client.list_tools()).tools) == len(TABLE.operations)
             error = await refused(client, "upload_kyc_file", {"file_path": str(missing / "id.jpg")}, "VALIDATION")
             _missing_folder_refusal(error, missing)
             assert (await ok(client, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")}))["size"] > 0

@@ -42,6 +42,7 @@ DOCUMENTED = {
     "get_latest_cardholder",
     # composite
     "wait_for_kyc_decision",
+    "collect_kyc_details",  # the capture page (issue 16)
 }
 
 

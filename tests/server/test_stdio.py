@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
+from kyc_mcp.operations import TABLE
 from tests.support.clients import Sandbox, User
 from tests.support.mcp_client import ok, ready_cardholder_kyc, refused, start_masterpay
 from tests.support.payloads import complete_profile
@@ -27,7 +28,7 @@ async def test_serve_over_stdio_runs_both_flows(sandbox: Sandbox, user: User, up
     }
     server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
     async with Client(server, mode=mode) as client:
-        assert len((await client.list_tools()).tools) == 16
+        assert len((await client.list_tools()).tools) == len(TABLE.operations)
         await start_masterpay(client)
         await ok(client, "update_profile", complete_profile())
         await ok(client, "update_document", {"identity_type": "passport", "id_number": "E1234567X"})

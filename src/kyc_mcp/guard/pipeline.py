@@ -37,7 +37,9 @@ from kyc_mcp.tools import ServerContext, ToolCall, perform, validated
 from kyc_mcp.upstream import Api, Upstream
 
 SIGN_IN_CODES = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED})
-UNGUIDED = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED, ErrorCode.STATE_UNAVAILABLE})  # no step fixes
+UNGUIDED = frozenset(  # no step of the flow fixes these
+    {ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_EXPIRED, ErrorCode.STATE_UNAVAILABLE, ErrorCode.PAGE_UNAVAILABLE}
+)
 Decision = Literal[
     "allowed",
     "invalid",
