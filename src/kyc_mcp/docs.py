@@ -34,14 +34,30 @@ def flow_tools(table: Table, api: Api) -> tuple[list[str], list[str]]:
     return steps, others
 
 
-def instructions(table: Table) -> str:
-    """The server's instructions: each flow's steps in order, then the rules every call follows."""
+def instructions(table: Table, identity_input: str = "arguments") -> str:
+    """The server's instructions: each flow's steps in order, then the rules every call follows (and where
+    identity data is entered, when the capture page is offered: `identity_input` other than "arguments")."""
     parts = []
     for api, flow in FLOWS.items():
         steps, others = flow_tools(table, api)
         also = f" (also: {', '.join(others)})" if others else ""
         parts.append(f"{flow.title}: {' -> '.join(steps)}{also}.")
-    return f"KYC identity verification for two flows, each step in this order. {' '.join(parts)} {RULES} {OUT_OF_SCOPE}"
+    rules = f"{RULES} {page_rule(table, identity_input)}".rstrip()
+    return f"KYC identity verification for two flows, each step in this order. {' '.join(parts)} {rules} {OUT_OF_SCOPE}"
+
+
+def page_rule(table: Table, identity_input: str) -> str:
+    """Where the model sends the user for identity data."""
+    collector = table.collector
+    if collector is None or identity_input == "arguments":
+        return ""
+    rule = (
+        f"For identity data (the profile, identity numbers, document photos, the cardholder details) call "
+        f"{collector.name}: the user enters it on kyc-mcp's own page, never in the conversation"
+    )
+    if identity_input == "page":
+        return rule + "."
+    return rule + f"; pass it as tool arguments only when {collector.name} answers PAGE_UNAVAILABLE."
 
 
 def tools_table(table: Table = TABLE) -> str:

@@ -102,8 +102,11 @@ class Operation:
 class Table:
     """The operations, with the lookups derived from them."""
 
-    def __init__(self, operations: Iterable[Operation]) -> None:
+    def __init__(self, operations: Iterable[Operation], *, pages: bool = False) -> None:
+        """`pages`: identity data is taken only on the capture page, so a step that an operation of a capture
+        step achieves is the capture tool's (`collect_kyc_details` with that flow and step)."""
         self.operations = tuple(operations)
+        self.pages = pages
         self.by_name = {op.name: op for op in self.operations}
         self._steps = {m.fact: (op, m) for op in self.operations for m in op.achieves}
         self._readers = {op.evidence: op for op in self.operations if op.evidence is not None}
@@ -144,16 +147,27 @@ class Table:
 
     def plus(self, *operations: Operation) -> Table:
         """This table with more operations."""
-        return Table(self.operations + operations)
+        return Table(self.operations + operations, pages=self.pages)
+
+    def with_pages(self) -> Table:
+        """This table, its identity steps done on the capture page (`KYC_MCP_IDENTITY_INPUT=page`)."""
+        return Table(self.operations, pages=True)
+
+    @property
+    def collector(self) -> Operation | None:
+        """The operation that opens the capture page (of kind `capture`), if the table has one."""
+        return next((op for op in self.operations if op.kind == "capture"), None)
 
     def step(self, fact: Fact, why: str | None = None) -> NextStep:
         """The step that achieves `fact`."""
         op, milestone = self._steps[fact]
+        if self.pages and op.captures and (collector := self.collector) is not None:
+            return NextStep(collector.name, why or milestone.why, {"flow": op.api, "step": op.captures})
         arguments = dict(milestone.arguments) if milestone.arguments else None
         return NextStep(op.name, why or milestone.why, arguments)
 
     def tool_for(self, fact: Fact) -> str:
-        return self._steps[fact][0].name
+        return self.step(fact).tool
 
     def reader(self, evidence: Evidence) -> Operation:
         """The read-only operation that reads `evidence`."""
@@ -174,7 +188,7 @@ class Table:
         if not following:
             return []
         step, milestone = self.step(following[0]), self._steps[following[0]][1]
-        if milestone.last_upload_as and state.uploaded_paths:
+        if milestone.last_upload_as and state.uploaded_paths and step.tool == self._steps[following[0]][0].name:
             return [
                 NextStep(
                     step.tool, step.why, {**(step.arguments or {}), milestone.last_upload_as: state.uploaded_paths[-1]}

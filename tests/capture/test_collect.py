@@ -53,7 +53,7 @@ async def test_the_identity_input_setting_chooses_the_tools(
     async with Client(build_server(settings(sandbox, user, identity_input=mode))) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert ("collect_kyc_details" in names) is collect
-    assert (CAPTURED <= names) is captured
+    assert (names >= CAPTURED) is captured
     assert captured or not CAPTURED & names
     assert {"submit_kyc", "get_profile", "submit_wallet_kyc"} <= names  # no identity data in their arguments
 
@@ -95,3 +95,25 @@ async def test_a_step_of_another_flow_is_refused_with_the_valid_ones(
     async with Client(build_server(settings(sandbox, user))) as client:
         error = error_of(await client.call_tool("collect_kyc_details", arguments), "collect_kyc_details", "VALIDATION")
     assert "nothing was sent" in error["message"]
+
+
+async def test_with_page_only_the_next_steps_lead_to_the_page(sandbox: Sandbox, user: User) -> None:
+    async with Client(build_server(settings(sandbox, user, identity_input="page"))) as client:
+        assert "collect_kyc_details" in (client.instructions or "")
+        await ok(client, "create_masterpay_user")
+        metadata = await ok(client, "get_kyc_metadata")
+        refusal = error_of(await client.call_tool("submit_kyc", {}), "submit_kyc", "FLOW_ORDER")
+    assert metadata["next_steps"][0] == {
+        "tool": "collect_kyc_details",
+        "why": metadata["next_steps"][0]["why"],
+        "arguments": {"flow": "masterpay", "step": "profile"},
+    }
+    assert {step["tool"] for step in refusal["next_steps"]} == {"collect_kyc_details"}
+
+
+async def test_instructions_name_the_page_and_when_arguments_are_the_fallback(sandbox: Sandbox, user: User) -> None:
+    for mode, expected in (("page_or_arguments", "only when"), ("arguments", None)):
+        async with Client(build_server(settings(sandbox, user, identity_input=mode))) as client:
+            text = client.instructions or ""
+        assert ("collect_kyc_details" in text) is (expected is not None)
+        assert expected is None or expected in text
