@@ -571,7 +571,7 @@ ORDINARY_VALUES: tuple[Any, ...] = (
     {"amount": 1234.56, "currency": "USD"},
     {"created_at_ms": luhn_valid_epoch()},
     {"reference": 10_000_042},
-    {"phone_country_code": "+65", "phone_number": "91234567"},
+    {"phone_country_code": "+65", "is_phone_verified": True},  # the calling code stays; the number is masked
     {"occupations": ["GovernmentOfficers", "PrivateBusinessEmployees"]},
     {"valid_from": "2022-01-01", "valid_to": "2099-01-01"},
     {"history": [{"status": "pending", "at": "2026-11-23T07:37:22Z"}, {"status": "approved", "at": "2026-11-24"}]},

@@ -9,18 +9,19 @@ from mcp import Client
 
 from kyc_mcp.config import Settings
 from kyc_mcp.flow.facts import Fact
+from kyc_mcp.guard.redact import mask_email
 from kyc_mcp.guard.state import MemoryStore
 from kyc_mcp.server.app import build_server
 from tests.support.clients import Sandbox
 from tests.support.mcp_client import ok, refused
-from tests.support.payloads import complete_profile, unique_number
+from tests.support.payloads import complete_profile, unique_email, unique_number
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_interleaved_principals_keep_their_own_state_and_data(sandbox: Sandbox, uploads: Path) -> None:
     store = MemoryStore()
-    alice, bob = sandbox.new_user(), sandbox.new_user()
+    alice, bob = sandbox.new_user(email=unique_email("alice")), sandbox.new_user(email=unique_email("bob"))
 
     def server(token: str):
         return build_server(Settings(api_base_url=sandbox.url, access_token=token, upload_roots=(uploads,)), store)
@@ -34,7 +35,7 @@ async def test_interleaved_principals_keep_their_own_state_and_data(sandbox: San
         await ok(a, "update_profile", complete_profile(english_first_name="Alice"))
         await ok(b, "get_kyc_metadata")
         await ok(b, "update_profile", {"english_first_name": "Bob"})
-        assert (await ok(a, "get_profile"))["email"] == alice.email
+        assert (await ok(a, "get_profile"))["email"] == mask_email(alice.email)  # a***@..., not b***@...
         assert (await ok(b, "get_profile"))["english_first_name"] == "Bob"
 
         alice_file = await ok(a, "upload_kyc_file", {"file_path": str(uploads / "passport.jpg")})

@@ -17,10 +17,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from kyc_mcp.guard.redact import mask_email
 from tests.hosted.clients import connect_http
 from tests.hosted.conftest import AUDIENCE, JWT_SECRET, StartServer
 from tests.support.clients import MASTERPAY_STATUS, Sandbox, User, log_mark, requests_to
 from tests.support.mcp_client import ok, refused
+from tests.support.payloads import unique_email
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.anyio
@@ -133,7 +135,7 @@ async def test_each_request_uses_its_own_token_and_principal(
     start_server: StartServer, hosted_sandbox: Sandbox, mode: str, flags: tuple[str, ...], stateful: bool
 ) -> None:
     server = start_server(*flags, stateful=stateful)
-    ada, bob = hosted_sandbox.new_user(), hosted_sandbox.new_user()
+    ada, bob = hosted_sandbox.new_user(email=unique_email("ada")), hosted_sandbox.new_user(email=unique_email("bob"))
     async with (
         connect_http([server.url], ada.access_token, mode) as (first, _),
         connect_http([server.url], bob.access_token, mode) as (second, _),
@@ -143,7 +145,8 @@ async def test_each_request_uses_its_own_token_and_principal(
         await ok(first, "update_profile", {"english_first_name": "Ada"})
         await refused(second, "update_profile", {"english_first_name": "Bob"}, "FLOW_ORDER")  # Ada's steps
         profiles = [await ok(first, "get_profile"), await ok(second, "get_profile")]
-    assert [(p["email"], p["english_first_name"]) for p in profiles] == [(ada.email, "Ada"), (bob.email, None)]
+    expected = [(mask_email(ada.email), "Ada"), (mask_email(bob.email), None)]  # emails masked: a***@, b***@
+    assert [(p["email"], p["english_first_name"]) for p in profiles] == expected
     assert ada.access_token not in server.output() and bob.access_token not in server.output()
 
 

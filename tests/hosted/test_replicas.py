@@ -14,12 +14,14 @@ import httpx2
 import pytest
 import redis as redis_py
 
+from kyc_mcp.guard.redact import mask_email
 from kyc_mcp.guard.redis_store import RedisStore
 from kyc_mcp.guard.state import FlowState
 from tests.hosted.clients import connect_http, walk_cardholder, walk_masterpay
 from tests.hosted.conftest import Redis, StartServer
 from tests.support.clients import MASTERPAY_STATUS, Sandbox, log_mark, requests_since, requests_to
 from tests.support.mcp_client import ok, refused
+from tests.support.payloads import unique_email
 from tests.support.processes import free_port
 from tests.support.waiting import eventually
 
@@ -78,8 +80,8 @@ async def test_many_principals_at_once_never_cross(
     start_server: StartServer, hosted_sandbox: Sandbox, redis: Redis
 ) -> None:
     replicas = [start_server(KYC_MCP_STATE_URL=redis.url) for _ in range(2)]
-    users = [hosted_sandbox.new_user() for _ in range(12)]
     names = ["Ada", "Bob", "Cyd", "Dee", "Eve", "Fay", "Gus", "Hal", "Ivy", "Jon", "Kim", "Lea"]
+    users = [hosted_sandbox.new_user(email=unique_email(name.lower())) for name in names]  # masked: a***@, b***@
     seen: dict[str, tuple[str, str | None]] = {}
 
     async def one(index: int) -> None:
@@ -97,7 +99,8 @@ async def test_many_principals_at_once_never_cross(
     async with anyio.create_task_group() as group:
         for index in range(len(users)):
             group.start_soon(one, index)
-    assert seen == {user.email: (user.email, None if index % 2 else names[index]) for index, user in enumerate(users)}
+    expected = {user.email: (mask_email(user.email), None if i % 2 else names[i]) for i, user in enumerate(users)}
+    assert seen == expected
 
 
 async def test_redis_down_at_start_fails_readiness_and_closes_the_guard(

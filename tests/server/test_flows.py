@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kyc_mcp.guard.redact import mask_email, mask_phone
 from tests.support.clients import Sandbox, User
 from tests.support.files import PNG_BYTES, b64
 from tests.support.mcp_client import Connect, ok, ready_cardholder_kyc
@@ -101,7 +102,7 @@ async def test_cardholder_flow_reaches_a_cardholder(
 
         latest = await ok(client, "get_latest_cardholder_kyc")
         assert (latest["status"], latest["card_status"]) == ("pending", "pending")
-        assert latest["mobile_user"]["email"] == user.email
+        assert latest["mobile_user"] == {"phone": mask_phone(user.phone or ""), "email": mask_email(user.email)}
 
         sandbox.decided(user.email, "cardholder", "approve")
         assert (await ok(client, "get_latest_cardholder_kyc"))["status"] == "approved"

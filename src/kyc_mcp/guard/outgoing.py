@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import EmptyResult, LoggingLevel, SetLevelRequestParams
 
 from kyc_mcp.errors import KycError
-from kyc_mcp.guard.redact import Redactor, key_kind
+from kyc_mcp.guard.redact import Redactor, echo_values, key_kind
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +96,14 @@ def remember_for_request(secrets: list[str | None]) -> None:
 
 
 def call_redactor(redactor: Redactor, arguments: Any) -> Redactor:
-    """The redactor for one request: it also knows the call's identity numbers and the request's bearer token."""
+    """The redactor for one request: it also knows the call's identity numbers, phone numbers, emails and dates
+    of birth (masked where its text echoes them) and the request's bearer token."""
     identities = (
         [str(v) for k, v in arguments.items() if key_kind(k) == "identity"] if isinstance(arguments, dict) else []
     )
+    personal = echo_values(arguments) if isinstance(arguments, dict) else []
     verified = get_access_token()
-    return redactor.scoped(identities, [verified.token] if verified else [])
+    return redactor.scoped(identities, [verified.token] if verified else [], personal)
 
 
 LOG_LEVELS: Final[tuple[LoggingLevel, ...]] = get_args(LoggingLevel)  # severity-ascending, as the spec lists them

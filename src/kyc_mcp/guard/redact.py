@@ -3,13 +3,15 @@
 By construction (DESIGN.md section 4; the tables and rules are in `redact_words.py` and `redact_text.py`,
 documented in docs/redaction.md):
 - values under a secret name (any convention, any value type) are removed; under an identity name, masked to
-  their last 3 characters (unless PII display is on); base64 file data becomes a size note; dict keys are
-  redacted as text;
+  their last 3 characters (unless PII display is on); under a phone, email or date-of-birth key, masked by
+  `mask_phone`, `mask_email` and `mask_birth` (unless PII display is on); base64 file data becomes a size note;
+  dict keys are redacted as text;
 - text is normalised (NFKC, format characters removed) and the value rules applied; text that holds JSON is
   redacted structurally;
 - the exact secrets the process knows are removed in plain, base64 and URL-encoded forms, and the identity
-  numbers a call knows (its arguments, identity values found in the same result) wherever they appear, in any
-  case and with any spacing.
+  numbers, phone numbers, emails and dates of birth a call knows (its arguments, such values found in the same
+  result) are masked wherever they appear in its text, in any case (identity numbers, phones and dates with any
+  spacing).
 Every step is linear in the input; nesting deeper than `MAX_DEPTH` is replaced by a note, never a RecursionError.
 """
 
@@ -26,16 +28,30 @@ from urllib.parse import quote, quote_plus
 
 from kyc_mcp.errors import to_text
 from kyc_mcp.guard.redact_text import REDACTED, mask_identity, normalize, patterns, size_note, suspect
-from kyc_mcp.guard.redact_words import KINDS, Kind, key_kind
+from kyc_mcp.guard.redact_words import KINDS, PERSONAL_KINDS, Kind, key_kind
 
-__all__ = ["MAX_DEPTH", "REDACTED", "Redactor", "key_kind", "mask_identity", "patterns"]
+__all__ = [
+    "MAX_DEPTH",
+    "REDACTED",
+    "Redactor",
+    "echo_values",
+    "key_kind",
+    "mask_birth",
+    "mask_email",
+    "mask_identity",
+    "mask_phone",
+    "patterns",
+]
 MAX_DEPTH = 64
 TOO_DEEP = "[nested too deeply, not shown]"
 MEMO_ENTRIES = 8192  # texts a call's redactor remembers (repeated values: statuses, names)
 MIN_SECRET = 6
 MIN_IDENTITY = 4
+MIN_PERSONAL = 6  # digits of a phone number or date of birth whose echoes are masked (not a year, not "2024")
 MAX_ECHOES = 32  # identity numbers found in one result whose echoes in its text are masked (keeps it linear)
+ECHOED: frozenset[Kind] = frozenset({"identity", "phone", "email", "birth"})  # kinds whose values are echoed
 _ECHO_SEPARATORS = r"[\s./_-]{0,3}"
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 JSON_STARTS = ("{", "[")  # a string starting so may hold JSON (never "": an empty string is text)
 
 
@@ -50,20 +66,87 @@ def _encodings(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_SECRET}
 
 
-def _echo_pattern(identities: Iterable[str]) -> re.Pattern[str] | None:
-    """One pattern for these identity numbers in any case, with up to 3 separators between characters."""
-    cores = {re.sub(r"[\W_]", "", normalize(v)).upper() for v in identities}
-    cores = {core for core in cores if len(core) >= MIN_IDENTITY}
-    if not cores:
+def mask_phone(value: str) -> str:
+    """A phone number with every digit but the last 2 replaced by `*`; a leading `+` and separators stay
+    (`+6591234567` -> `+*********67`)."""
+    shown = sum(ch.isdigit() for ch in value) - 2
+    out = []
+    for ch in value:
+        if ch.isdigit():
+            out.append("*" if shown > 0 else ch)
+            shown -= 1
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def mask_email(value: str) -> str:
+    """An email address as its local part's first character, `***`, `@` and its domain
+    (`alex.tan@example.com` -> `a***@example.com`); a value without `@` as its first character and `***`."""
+    local, at, domain = value.strip().rpartition("@")
+    return f"{local[:1]}***@{domain}" if at else f"{value.strip()[:1]}***"
+
+
+def mask_birth(value: str) -> str:
+    """A date of birth with its year kept and every other digit and letter masked (`1990-05-15` ->
+    `1990-**-**`, `15 May 1990` -> `** *** 1990`). The year is its one group of exactly 4 digits; without one,
+    a value starting with 8 digits is `YYYYMMDD` (every digit after the first 4 masked: `1990****`), and any
+    other value is masked whole."""
+    if (year := _YEAR.search(value)) is not None:
+        keep = range(year.start(), year.end())
+    elif len(value) >= 8 and value[:8].isdigit():
+        keep = range(4)
+    else:
+        keep = range(0)
+    return "".join(ch if i in keep or not ch.isalnum() else "*" for i, ch in enumerate(value))
+
+
+MASKS = {"identity": mask_identity, "phone": mask_phone, "email": mask_email, "birth": mask_birth}
+
+
+def _echo_key(kind: str, value: str) -> str:
+    """What an echo of `value` is known by: an email in lower case, other values' letters and digits in upper."""
+    if kind == "email":
+        return normalize(value).strip().lower()
+    return re.sub(r"[\W_]", "", normalize(value)).upper()
+
+
+def _echo_pattern(echoes: Iterable[tuple[str, str]]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """One pattern for these (kind, value) pairs in any case: identity numbers, phone numbers and dates with up
+    to 3 separators between characters, emails as they are; and each match's kind by its key."""
+    kinds: dict[str, str] = {}
+    for kind, value in echoes:
+        key = _echo_key(kind, value)
+        if kind == "email":
+            known = "@" in key[1:-1]  # an address, never a word (`"email": "pending"`)
+        else:
+            known = len(key) >= (MIN_IDENTITY if kind == "identity" else MIN_PERSONAL)
+        if known:
+            kinds[key] = kind
+    if not kinds:
+        return None, kinds
+    alternatives = (
+        re.escape(key) if kinds[key] == "email" else _ECHO_SEPARATORS.join(map(re.escape, key))
+        for key in sorted(kinds, key=len, reverse=True)
+    )
+    pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.IGNORECASE)
+    return pattern, kinds
+
+
+def _echoed(value: Any, kind: Kind | None) -> tuple[Kind, str] | None:
+    """The (kind, value) pair whose echoes are masked, for a value under a key of this kind."""
+    if kind is None or isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    alternatives = (_ECHO_SEPARATORS.join(map(re.escape, core)) for core in sorted(cores, key=len, reverse=True))
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.IGNORECASE)
+    if kind in ("email", "mail"):  # an address only
+        return ("email", value) if isinstance(value, str) and "@" in value else None
+    return (kind, str(value)) if kind in ECHOED else None
 
 
-def _identity_values(value: Any) -> list[str]:
-    """The first `MAX_ECHOES` identity numbers under identity names in a JSON-like value (iterative, bounded:
-    a result of many records masks each record's own number under its name, and the first ones' echoes)."""
-    found: list[str] = []
+def echo_values(value: Any) -> list[tuple[Kind, str]]:
+    """The first `MAX_ECHOES` identity numbers, phone numbers, emails and dates of birth under their names in a
+    JSON-like value, with their kinds (iterative, bounded: a result of many records masks each record's own
+    values under their names, and the first ones' echoes)."""
+    found: list[tuple[Kind, str]] = []
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack and len(found) < MAX_ECHOES:
         item, depth = stack.pop()
@@ -71,8 +154,8 @@ def _identity_values(value: Any) -> list[str]:
             continue
         if isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(key, str) and key_kind(key) == "identity" and isinstance(child, str | int):
-                    found.append(str(child))
+                if isinstance(key, str) and (echo := _echoed(child, key_kind(key))) is not None:
+                    found.append(echo)
                 elif isinstance(child, dict | list):
                     stack.append((child, depth + 1))
         elif isinstance(item, list):
@@ -86,18 +169,24 @@ class Redactor:
     def __init__(self, show_pii: bool = False) -> None:
         self.show_pii = show_pii
         self._secrets: frozenset[str] = frozenset()  # every known secret, in every encoded form
-        self._identities: frozenset[str] = frozenset()
+        self._echoes: frozenset[tuple[str, str]] = frozenset()  # (kind, value): identity and personal values
         self._echo: re.Pattern[str] | None = None
+        self._echo_kinds: dict[str, str] = {}  # an echo's key (`_echo_key`) -> its kind
         self._lock = threading.Lock()
         self._memo: dict[str, str] | None = None  # a call's redactor only: it lives as long as the call
 
-    def scoped(self, identities: Iterable[str], secrets: Iterable[str] = ()) -> Redactor:
-        """A redactor that also masks these identity numbers and removes these secrets (a call's own: its
-        arguments' identity numbers, its request's bearer token) wherever they appear in text."""
+    def scoped(
+        self, identities: Iterable[str], secrets: Iterable[str] = (), personal: Iterable[tuple[Kind, str]] = ()
+    ) -> Redactor:
+        """A redactor that also masks these identity numbers and (kind, value) pairs (a phone, email or date of
+        birth; an identity number too) and removes these secrets (a call's own: its arguments' identity and
+        personal values, its request's bearer token) wherever they appear in text."""
         child = copy.copy(self)
         if not self.show_pii:
-            child._identities = self._identities | {str(v) for v in identities if v}
-            child._echo = _echo_pattern(child._identities)
+            fresh = {("identity", str(v)) for v in identities if v} | {(k, str(v)) for k, v in personal if v}
+            if fresh - self._echoes:
+                child._echoes = self._echoes | fresh
+                child._echo, child._echo_kinds = _echo_pattern(child._echoes)
         child._secrets = self._secrets | {form for v in secrets if v and len(v) >= MIN_SECRET for form in _encodings(v)}
         child._memo = {}
         return child
@@ -128,16 +217,21 @@ class Redactor:
             if secret in clean:
                 clean = clean.replace(secret, REDACTED)
         if self._echo is not None:
-            clean = self._echo.sub(lambda m: mask_identity(m.group()), clean)
+            clean = self._echo.sub(self._mask_echo, clean)
         if suspect(clean):
             clean = patterns(clean)
         return text if clean == view else clean
 
+    def _mask_echo(self, match: re.Match[str]) -> str:
+        echo = match.group()
+        kind = self._echo_kinds.get(_echo_key("email" if "@" in echo else "identity", echo), "identity")
+        return MASKS[kind](echo)
+
     def value(self, value: Any, key: str = "") -> Any:
         """A redacted copy of a JSON-like value; `key` is the name it was found under."""
         redactor = self
-        if not self.show_pii and (found := _identity_values(value)):
-            redactor = self.scoped(found)
+        if not self.show_pii and (found := echo_values(value)):
+            redactor = self.scoped((), personal=found)
         return redactor._value(value, key_kind(key) if key else None, 0)
 
     def _value(self, value: Any, kind: Kind | None, depth: int) -> Any:
@@ -180,9 +274,19 @@ class Redactor:
             return [self._keyed(v, kind, depth + 1) for v in value]
         if kind == "identity":
             return str(value) if self.show_pii else mask_identity(str(value))
+        if kind in PERSONAL_KINDS:
+            return self._personal(value, kind, depth)
         if isinstance(value, str) and len(value) > 64:  # base64
             return size_note(value)
         return self._value(value, None, depth)
+
+    def _personal(self, value: Any, kind: Kind, depth: int) -> Any:
+        """A phone number, email or date of birth (any type: an int phone number too): masked unless PII
+        display is on; then, or under a `mail` name when the value is not an address, an ordinary value."""
+        text = str(value)
+        if self.show_pii or (kind == "mail" and "@" not in text):
+            return self._value(value, None, depth)
+        return MASKS["email" if kind == "mail" else kind](text)
 
     def _string(self, value: str, depth: int) -> str:
         """Text, or JSON held in a string (redacted structurally, written back only when it changed)."""

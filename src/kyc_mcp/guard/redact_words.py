@@ -6,7 +6,11 @@ camelCase, PascalCase, UPPER_CASE, kebab-case, dotted.case, spaced words, digits
 only by words of `SECRET_QUALIFIERS` (`password_hash`, `new_password`); the same for identity names with
 `IDENTITY_PHRASES`. Phrases also match glued (`accesstoken`, `apikey`). So `token_count`, `pincode`,
 `password_policy` and `passport_expiry` are ordinary names. In a query string (`?code=...&sig=...`) the names of
-`QUERY_SECRET_NAMES` are secrets too. Classification is linear in the name's length.
+`QUERY_SECRET_NAMES` are secrets too. A dict key (not a name in text) that is none of these may be a personal-data
+name: a phone (`PHONE_PHRASES`), email (`EMAIL_PHRASES`; `MAIL_PHRASES` when the value is an address) or date of
+birth (`BIRTH_PHRASES`) name, matched the same way with `IDENTITY_QUALIFIERS` (`phone_number`, `mobileNo`,
+`EMAIL_ADDRESS`, `date-of-birth`, `userDob`); `phone_country_code` ends in `code` and is an ordinary name.
+Classification is linear in the name's length.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import re
 import unicodedata
 from typing import Literal
 
-Kind = Literal["secret", "identity", "base64"]
+Kind = Literal["secret", "identity", "base64", "phone", "email", "mail", "birth"]
+PERSONAL_KINDS: frozenset[Kind] = frozenset({"phone", "email", "mail", "birth"})  # dict keys only, not text
 
 SECRET_PHRASES = frozenset(
     {
@@ -46,6 +51,17 @@ IDENTITY_PHRASES = frozenset(
     }
 )  # fmt: skip
 IDENTITY_QUALIFIERS = frozenset({"value", "plain", "raw", "text", "str", "string"})
+# Personal data under a dict key (masked, unless PII display is on): never matched in free text.
+PHONE_PHRASES = frozenset(
+    {
+        "phone", "phone number", "phone no", "phone num", "phone nr", "mobile", "mobile number", "mobile no",
+        "mobile num", "mobile phone", "mobile phone number", "msisdn", "tel", "tel no", "telephone",
+        "telephone number", "telephone no", "contact number", "contact no", "cell phone", "cell number",
+    }
+)  # fmt: skip
+EMAIL_PHRASES = frozenset({"email", "e mail", "email address", "e mail address", "email addr", "email id"})
+MAIL_PHRASES = frozenset({"mail", "mail address"})  # an email name only when its value holds an `@`
+BIRTH_PHRASES = frozenset({"dob", "date of birth", "birth date", "birthday", "birth day"})
 BASE64_PHRASES = frozenset({"file data"})
 QUERY_SECRET_NAMES = frozenset({"code", "sig", "signature", "key", "ticket", "session", "state", "hash"})
 # Lower-case stems of every word that can end a secret or identity name: text without one of them has no pair.
@@ -74,13 +90,31 @@ ID_PATTERN = re.compile(
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _GLUED = {phrase.replace(" ", ""): phrase for phrase in SECRET_PHRASES | IDENTITY_PHRASES if " " in phrase}
 # Each table's phrases written without spaces: words split oddly (`PaSsWoRd`) still match when glued again.
-_GLUED_FORMS = {table: frozenset(p.replace(" ", "") for p in table) for table in (SECRET_PHRASES, IDENTITY_PHRASES)}
+_PERSONAL_TABLES: tuple[tuple[frozenset[str], Kind], ...] = (
+    (PHONE_PHRASES, "phone"),
+    (EMAIL_PHRASES, "email"),
+    (MAIL_PHRASES, "mail"),
+    (BIRTH_PHRASES, "birth"),
+)
+_GLUED_FORMS = {
+    table: frozenset(p.replace(" ", "") for p in table)
+    for table in (SECRET_PHRASES, IDENTITY_PHRASES, *(t for t, _ in _PERSONAL_TABLES))
+}
 # Glued forms that also end a flatcase name (`userpwd`, `usernric`); short ones that end ordinary words
 # (`spin`, `company`, `oauth`) are left out.
 _FLAT_PREFIXES = ("user", "my", "new", "old", "card", "txn", "transaction", "account", "login", "wallet", "atm")
 _FLAT_ENDINGS = {
     table: tuple(f for f in forms if len(f) >= 5 or f in {"pwd", "cvv", "cvc", "otp", "nric", "jwt"})
     for table, forms in _GLUED_FORMS.items()
+    if table in (SECRET_PHRASES, IDENTITY_PHRASES)
+}
+# Personal-data names end a flatcase name only by their long, unmistakable forms (not `phone`: `microphone`,
+# `email`: `voicemail`, `mobile`: `automobile`); the short ones only after a usual prefix (`userphone`, `myemail`).
+_FLAT_ENDINGS |= {
+    PHONE_PHRASES: ("phonenumber", "mobilenumber", "mobilephone", "cellphone", "telephone", "msisdn", "contactnumber"),
+    EMAIL_PHRASES: ("emailaddress",),
+    MAIL_PHRASES: (),
+    BIRTH_PHRASES: ("dateofbirth", "birthdate", "birthday"),
 }
 MAX_PHRASE_WORDS = 4
 KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
@@ -101,8 +135,14 @@ def _ends_with(found: list[str], phrases: frozenset[str], qualifiers: frozenset[
     while end > 1 and found[end - 1] in qualifiers:
         end -= 1
     tail = found[max(0, end - MAX_PHRASE_WORDS) : end]
-    if tail[-1].endswith("s"):  # plurals: `access_tokens`
-        tail = [*tail[:-1], tail[-1][:-1]] if " ".join(tail[-1:]) not in phrases else tail
+    last = tail[-1]
+    if last.endswith("s") and last not in phrases:  # plurals: `access_tokens`, `email_addresses` (not `address`)
+        singular = last[:-2] if last.endswith("sses") else last if last.endswith("ss") else last[:-1]
+        tail = [*tail[:-1], singular]
+    return _tail_matches(tail, phrases)
+
+
+def _tail_matches(tail: list[str], phrases: frozenset[str]) -> bool:
     if any(" ".join(tail[i:]) in phrases or "".join(tail[i:]) in _GLUED_FORMS[phrases] for i in range(len(tail))):
         return True
     last = tail[-1]
@@ -127,13 +167,26 @@ def kind_of_words(found: list[str], query: bool = False) -> Kind | None:
     return None
 
 
+def personal_kind(found: list[str]) -> Kind | None:
+    """`phone`, `email`, `mail` (an email name if its value is an address), `birth` or None, for a dict key
+    already split into words."""
+    if not found:
+        return None
+    for table, kind in _PERSONAL_TABLES:
+        if _ends_with(found, table, IDENTITY_QUALIFIERS):
+            return kind
+    return None
+
+
 def key_kind(key: str) -> Kind | None:
-    """`secret`, `identity`, `base64` or None for a dict key."""
+    """`secret`, `identity`, `base64`, a personal-data kind (`phone`, `email`, `mail`, `birth`) or None for a
+    dict key."""
     try:
         return KINDS[key]
     except KeyError:
         pass
-    kind = kind_of_words(words(key[-256:]))  # a name's meaning is in its last words; bounded work
+    found = words(key[-256:])  # a name's meaning is in its last words; bounded work
+    kind = kind_of_words(found) or personal_kind(found)
     if len(key) <= 64 and len(KINDS) < 10_000:
         KINDS[key] = kind
     return kind
