@@ -166,9 +166,13 @@ def render_page(
     switch: Iterable[SwitchLink] = (),
     switch_label: str = "Language",
     tone: Literal["plain", "done", "problem"] = "plain",
+    eyebrow: str | None = None,
+    content: str = "",
 ) -> str:
-    """A complete HTML page: a centred card with a brand line and language links, an `<h1>`, intro paragraphs,
-    an alert, a form and small print. Every string is plain text (see `inline`): none is taken as HTML."""
+    """A complete HTML page: a centred card with a brand line and language links, an `<h1>` (after `eyebrow`, a
+    small line such as "Step 1 of 3"), intro paragraphs, an alert, a form and small print. Every string is plain
+    text (see `inline`): none is taken as HTML, but for `content`, markup its caller escaped (the capture page's
+    form), placed after the alert, before the form."""
     links = "".join(
         f' <a href="{html.escape(item.href)}" lang="{html.escape(item.lang)}" hreflang="{html.escape(item.lang)}">'
         f"{html.escape(item.label)}</a>"
@@ -177,11 +181,14 @@ def render_page(
     nav = f'<nav class="langs" aria-label="{html.escape(switch_label)}">{links}</nav>' if links else ""
     body = [
         f'  <div class="top"><span class="brand">{html.escape(brand)}</span>{nav}</div>',
+        *([f'  <p class="eyebrow">{inline(eyebrow)}</p>'] if eyebrow else []),
         f'  <h1 id="heading">{inline(heading)}</h1>',
         *(f'  <p class="intro">{inline(paragraph)}</p>' for paragraph in intro),
     ]
     if alert is not None:
         body.append(_alert(alert))
+    if content:
+        body.append(content)
     if form is not None:
         body.append(_form(form, "form-error" if alert is not None else None))
     small = [f"    <p>{inline(note)}</p>" for note in notes]
