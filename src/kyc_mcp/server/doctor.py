@@ -51,7 +51,8 @@ def _settings_checks(settings: Settings) -> list[Check]:
             "configuration",
             "ok",
             f"toolsets {','.join(settings.toolsets)}; read-only {'on' if settings.read_only else 'off'}; "
-            f"consent {settings.consent}; identity numbers {'shown' if settings.show_pii else 'masked'}",
+            f"consent {settings.consent}; identity numbers, phone, email and date of birth "
+            f"{'shown' if settings.show_pii else 'masked'}; identity input {settings.identity_input}",
         )
     ]
     if not settings.upload_roots:
