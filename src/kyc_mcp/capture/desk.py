@@ -212,6 +212,12 @@ class CaptureDesk:
         link = await self.links.get(link_id)
         return link if link is not None and link.live() else None
 
+    async def mine(self, link_id: str) -> CaptureLink | None:
+        """The link when it exists and was made for the principal of the current call (live or not): what the
+        MCP App's tools check before anything else, as their caller brings its own credentials."""
+        link = await self.links.get(link_id)
+        return link if link is not None and self._principal_matches(link) else None
+
     async def choices(self, link: CaptureLink) -> dict[str, Any]:
         """The metadata's lists for the profile form (read through the guard); empty when it cannot be read."""
         runner = self._runner()

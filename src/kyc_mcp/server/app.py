@@ -13,6 +13,7 @@ from mcp.server import MCPServer
 from mcp.server.request_state import RequestStateBoundary
 
 from kyc_mcp import __version__
+from kyc_mcp.capture.app import AppOnlyTools, bind_capture_tools, capture_app
 from kyc_mcp.capture.desk import CaptureDesk
 from kyc_mcp.capture.links import CaptureLinks
 from kyc_mcp.capture.page import capture_routes
@@ -134,15 +135,20 @@ def build_server(
     listed = frozenset(op.name for op in operations)
     guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor, sign_in)
     watch = StatusWatch(settings, credentials, table)  # kyc://status/{flow} and its listen streams (status.py)
+    tools = build_tools(operations, hook)
+    in_app = desk is not None and any(op.kind == "capture" for op in operations)
+    if in_app:  # the capture form as an MCP App (capture/app.py), bound to the capture tool
+        bind_capture_tools(tools, table)
     server: MCPServer[ServerContext] = MCPServer(
         NAME,
         title="KYC verification",
         version=__version__,
         instructions=instructions(table),
         lifespan=lifespan,
-        tools=build_tools(operations, hook),
+        tools=tools,
         resources=[*build_resources(settings, credentials, table), *watch.resources(settings)],
-        middleware=[Redaction(redactor), guard, watch],
+        middleware=[Redaction(redactor), AppOnlyTools(), guard, watch],
+        extensions=[capture_app(desk)] if in_app and desk is not None else [],
         subscriptions=watch.bus,
         **(http or {}),
     )
