@@ -21,6 +21,7 @@ import pytest
 from mcp import Client
 from mcp.types import ElicitRequestURLParams, ElicitResult
 
+from kyc_mcp.capture import page as page_module
 from kyc_mcp.capture.links import CaptureLink
 from kyc_mcp.capture.page import CSRF_COOKIE, body_limit
 from kyc_mcp.config import Settings
@@ -524,3 +525,21 @@ async def test_the_stylesheet_is_served_by_the_page(sandbox: Sandbox, user: User
     assert ".sends" in css.text and ".field-error" in css.text and "url(" in css.text and "//" not in css.text
     assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
     assert missing.status_code == 404
+
+
+async def test_an_unexpected_error_shows_a_generic_page(
+    sandbox: Sandbox, user: User, uploads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("passport E7654321 in the exception's text")
+
+    async def visit(page: Page) -> httpx2.Response:
+        await page.get()
+        monkeypatch.setattr(page_module, "step_spec", broken)
+        answer = await page.get()
+        await page.post("finish")
+        return answer
+
+    _, answer = await at_the_page(sandbox, user, uploads, visit)
+    assert answer.status_code == 500 and "The page met an internal error." in answer.text
+    assert "E7654321" not in answer.text and "RuntimeError" not in answer.text
