@@ -131,6 +131,8 @@ def build_server(
         finally:
             await store.aclose()
 
+    if desk is not None and settings.identity_input == "page":
+        table = table.with_pages()
     operations = tuple(op for op in table if enabled(op, settings, page=desk is not None))
     listed = frozenset(op.name for op in operations)
     guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor, sign_in)
@@ -143,7 +145,7 @@ def build_server(
         NAME,
         title="KYC verification",
         version=__version__,
-        instructions=instructions(table),
+        instructions=instructions(table, settings.identity_input if desk is not None else "arguments"),
         lifespan=lifespan,
         tools=tools,
         resources=[*build_resources(settings, credentials, table), *watch.resources(settings)],
