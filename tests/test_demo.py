@@ -15,32 +15,19 @@ MASTERPAY = [
     ("submit_kyc", "refused"),
     ("create_masterpay_user", "ok"),
     ("get_kyc_metadata", "ok"),
-    ("update_profile", "redacted"),
-    ("upload_kyc_document", "ok"),
-    ("upload_kyc_document", "ok"),
+    ("collect_kyc_details", "page"),
+    ("get_profile", "redacted"),
     ("submit_kyc", "ok"),
     ("wait_for_kyc_decision", "ok"),
-    ("update_document", "ok"),
     ("submit_wallet_kyc", "ok"),
 ]
 CARDHOLDER = [
-    ("upload_kyc_file", "ok"),
-    ("upload_kyc_file", "ok"),
-    ("validate_kyc_document", "ok"),
-    ("submit_cardholder_kyc", "ok"),
+    ("collect_kyc_details", "page"),
     ("wait_for_kyc_decision", "ok"),
     ("get_latest_cardholder", "ok"),
 ]
-CONSENTED = {
-    "update_profile",
-    "update_document",
-    "upload_kyc_document",
-    "submit_kyc",
-    "submit_wallet_kyc",
-    "upload_kyc_file",
-    "validate_kyc_document",
-    "submit_cardholder_kyc",
-}
+CONSENTED = {"submit_kyc", "submit_wallet_kyc"}  # the rest was sent from the page: the user's own action
+TYPED = ("Lovelace", "7700900123", "1990-12-10", "1 Raffles Place", "GB1234567", "S1234567D", "Dara", "1995-04-18")
 
 
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -69,8 +56,17 @@ def test_json_transcript_walks_both_flows_to_approval_step_by_step() -> None:
     assert not refused["ok"] and refused["code"] == "FLOW_ORDER"
     assert refused["result"]["error"]["next_steps"][0]["tool"] == "create_masterpay_user"
     assert all(s["ok"] for s in by_position[1:])
-    profile = by_position[3]["result"]
-    assert profile["passport"] == "******567"
+    pages = [s for s in by_position if s["expected"] == "page"]
+    assert [p["page"]["steps"] for p in pages] == [["profile", "document", "documents"], ["cardholder"]]
+    assert all(status == 303 for p in pages for status in p["page"]["statuses"])
+    receipts = [p["result"] for p in pages]
+    assert receipts[0]["documents"] == ["PassportFront", "ProofOfAddress"]
+    assert "passport ******567" in receipts[0]["stored"][0] and receipts[1]["stored"][0].startswith("cardholder KYC")
+    for typed in TYPED:  # the model saw receipts, never what the user typed on the page
+        assert typed not in json.dumps(receipts), typed
+    profile = by_position[4]["result"]
+    assert profile["passport"] == "******567" and profile["dob"] == "1990-**-**"
+    assert profile["phone_number"].endswith("23") and "7700900" not in profile["phone_number"]
     assert "debug" not in profile  # the secrets the sandbox leaked in an undeclared field are omitted
     assert {s["tool"] for s in by_position if s["consent_question"]} == CONSENTED
     waits = [s["result"] for s in by_position if s["tool"] == "wait_for_kyc_decision"]
@@ -89,6 +85,7 @@ def test_the_display_shows_each_step_and_the_verdict() -> None:
     assert "REFUSED" in out and "next: create_masterpay_user" in out
     assert out.count(" OK ") >= len(MASTERPAY) + len(CARDHOLDER) - 1
     assert "consent asked and accepted" in out and "redaction: passport shown as ******567" in out
+    assert "capture page: the user filled profile, document, documents" in out and "receipt: profile updated" in out
     assert "ResourceUpdated kyc://status/masterpay" in out and "read it: status=approved" in out
     assert "both flows approved" in out
     _no_secrets(out + done.stderr)

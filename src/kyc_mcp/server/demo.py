@@ -21,10 +21,13 @@ import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client import ClientRequestContext
 from mcp.client.subscriptions import ResourceUpdated
-from mcp.types import ElicitRequestParams, ElicitResult, TextContent
+from mcp.types import ElicitRequestParams, ElicitRequestURLParams, ElicitResult, TextContent
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from kyc_mcp.capture.visitor import Answer, visit
+from kyc_mcp.models.capture import CAPTURE_STEPS
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 REVIEW_DELAY_SECONDS = 1.0
@@ -47,14 +50,32 @@ PROFILE = {
     "billing_same_as_home": True,
 }
 ID_NUMBER = "S1234567D"
+CARDHOLDER = {
+    "document_type": "id_number",
+    "number_id": ID_NUMBER,
+    "first_name": "Sok",
+    "last_name": "Dara",
+    "gender": "MALE",
+    "date_of_birth": "1995-04-18",
+    "country_id": "114",
+}
+# What "the user" types and chooses on the capture page, step by step (the model never sees it)
+PAGE_ANSWERS = {
+    "profile": Answer({k: ("yes" if v is True else str(v)) for k, v in PROFILE.items()}),
+    "document": Answer({"identity_type": "passport", "id_number": str(PROFILE["passport"])}),
+    "documents": Answer(
+        files={"PassportFront": SAMPLES / "passport.jpg", "ProofOfAddress": SAMPLES / "proof-of-address.pdf"}
+    ),
+    "cardholder": Answer(CARDHOLDER, {"front": SAMPLES / "id-card-front.png", "back": SAMPLES / "id-card-back.jpg"}),
+}
 
 
 @dataclass
 class Step:
     flow: str
     tool: str
-    arguments: dict[str, Any] | Callable[[list[str]], dict[str, Any]]  # or built from the uploaded paths
-    expect: str = "ok"  # ok | refused | redacted
+    arguments: dict[str, Any]
+    expect: str = "ok"  # ok | refused | redacted | page (the user fills the capture page)
 
 
 @dataclass
@@ -67,6 +88,7 @@ class Record:
     result: dict[str, Any]
     consent_question: str | None = None
     seconds: float = 0.0
+    page: dict[str, Any] | None = None  # what the user did on the capture page (steps, HTTP statuses)
 
 
 @dataclass
@@ -80,51 +102,21 @@ class Transcript:
 
 
 def _masterpay() -> list[Step]:
-    sample = str(SAMPLES)
     return [
         Step("masterpay", "submit_kyc", {}, expect="refused"),
         Step("masterpay", "create_masterpay_user", {}),
         Step("masterpay", "get_kyc_metadata", {}),
-        Step("masterpay", "update_profile", PROFILE, expect="redacted"),
-        Step(
-            "masterpay",
-            "upload_kyc_document",
-            {"document_type": "PassportFront", "file_path": f"{sample}/passport.jpg"},
-        ),
-        Step(
-            "masterpay",
-            "upload_kyc_document",
-            {"document_type": "ProofOfAddress", "file_path": f"{sample}/proof-of-address.pdf"},
-        ),
+        Step("masterpay", "collect_kyc_details", {"flow": "masterpay"}, expect="page"),
+        Step("masterpay", "get_profile", {}, expect="redacted"),
         Step("masterpay", "submit_kyc", {}),
         Step("masterpay", "wait_for_kyc_decision", {"flow": "masterpay", "timeout_seconds": 30}),
-        Step("masterpay", "update_document", {"identity_type": "passport", "id_number": PROFILE["passport"]}),
         Step("masterpay", "submit_wallet_kyc", {}),
     ]
 
 
 def _cardholder() -> list[Step]:
-    sample = str(SAMPLES)
     return [
-        Step("cardholder", "upload_kyc_file", {"file_path": f"{sample}/id-card-front.png"}),
-        Step("cardholder", "upload_kyc_file", {"file_path": f"{sample}/id-card-back.jpg"}),
-        Step("cardholder", "validate_kyc_document", {"document_type": "id_number", "number_id": ID_NUMBER}),
-        Step(
-            "cardholder",
-            "submit_cardholder_kyc",
-            lambda paths: {
-                "document_type": "id_number",
-                "number_id": ID_NUMBER,
-                "front_kyc_url": paths[0],
-                "back_kyc_url": paths[1],
-                "first_name": "Sok",
-                "last_name": "Dara",
-                "gender": "MALE",
-                "file_type": "png",
-                "date_of_birth": "1995-04-18",
-                "country_id": 114,
-            },
-        ),
+        Step("cardholder", "collect_kyc_details", {"flow": "cardholder"}, expect="page"),
         Step("cardholder", "wait_for_kyc_decision", {"flow": "cardholder", "timeout_seconds": 30}),
         Step("cardholder", "get_latest_cardholder", {}),
     ]
@@ -136,6 +128,8 @@ def _summary(record: Record) -> str:
         error = result.get("error", {})
         steps = ", ".join(s["tool"] for s in error.get("next_steps", []))
         return f"{error.get('code')}: {error.get('message')} -> next: {steps or 'none'}"
+    if record.expected == "page":
+        return "receipt: " + ("; ".join(result.get("stored") or []) or result.get("message", ""))
     keys = ("status", "document_type", "path", "created", "message", "passport", "reason", "checks")
     shown = {k: result[k] for k in keys if result.get(k) not in (None, "", [])}
     return ", ".join(f"{k}={v}" for k, v in shown.items()) or "done"
@@ -171,13 +165,22 @@ class Display:
         self.console.print(f"{mark:>18} {record.flow:10} {record.tool:24} {escape(_summary(record))}")
         if record.consent_question:
             self.console.print(f"{'':8}consent asked and accepted: {escape(record.consent_question)}")
-        if record.expected == "redacted":
-            passport = record.result.get("passport")
-            leaked = "shown (redacted)" if "debug" in record.result else "omitted: no output model declares it"
+        if record.page is not None:
+            filled = ", ".join(record.page["steps"])
             self.console.print(
                 escape(
-                    f"{'':8}redaction: passport shown as {passport}; the `debug` block of secrets the upstream "
-                    f"leaked was {leaked}"
+                    f"{'':8}capture page: the user filled {filled} on {record.page['url']} (HTTP "
+                    f"{record.page['statuses']}); the model saw only the receipt above"
+                )
+            )
+        if record.expected == "redacted":
+            result = record.result
+            leaked = "shown (redacted)" if "debug" in result else "omitted: no output model declares it"
+            self.console.print(
+                escape(
+                    f"{'':8}redaction: passport shown as {result.get('passport')}, phone as "
+                    f"{result.get('phone_number')}, date of birth as {result.get('dob')}; the `debug` block of "
+                    f"secrets the upstream leaked was {leaked}"
                 )
             )
 
@@ -210,10 +213,19 @@ async def _walk(
     leak_canaries: Callable[[bool], None],
 ) -> None:
     questions: list[str] = []
+    visits: list[dict[str, Any]] = []
+    answers: dict[str, Answer] = {}
 
     async def consent(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        if isinstance(params, ElicitRequestURLParams):  # the capture page: "the user" fills it meanwhile
+            tasks.start_soon(_fill, params.url, dict(answers))
+            return ElicitResult(action="accept")
         questions.append(params.message)
         return ElicitResult(action="accept", content={"confirm": True})
+
+    async def _fill(url: str, given: dict[str, Answer]) -> None:
+        done = await visit(url, given)
+        visits.append({"url": url.split("/capture/")[0] + "/capture/…", "steps": done.steps, "statuses": done.statuses})
 
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -223,12 +235,13 @@ async def _walk(
         "KYC_MCP_UPLOAD_ROOTS": str(SAMPLES),
     }
     server = StdioServerParameters(command=sys.executable, args=["-m", "kyc_mcp", "serve"], env=env)
-    async with Client(server, elicitation_callback=consent) as client:
-        paths: list[str] = []
+    async with anyio.create_task_group() as tasks, Client(server, elicitation_callback=consent) as client:
         for flow in ("masterpay", "cardholder"):
             steps = _masterpay() if flow == "masterpay" else _cardholder()
+            answers.clear()
+            answers.update({step: PAGE_ANSWERS[step] for step in CAPTURE_STEPS[flow]})
             for step in steps:
-                arguments = step.arguments(paths) if callable(step.arguments) else step.arguments
+                arguments = step.arguments
                 if step.expect == "redacted":  # let the sandbox leak secrets, to show them masked
                     leak_canaries(True)
                 asked = len(questions)
@@ -249,13 +262,12 @@ async def _walk(
                     body,
                     questions[-1] if len(questions) > asked else None,
                     round(seconds, 3),
+                    visits[-1] if step.expect == "page" and visits else None,
                 )
                 transcript.steps.append(record)
                 display.step(record)
                 if step.tool == "submit_kyc" and record.ok:
                     await _await_decision(client, display, transcript)
-                if step.tool == "upload_kyc_file" and record.ok:
-                    paths.append(body["path"])
                 if step.tool == "wait_for_kyc_decision":
                     setattr(transcript, f"{flow}_approved", body.get("status") == "approved")
                 if step.tool == "get_latest_cardholder":
