@@ -63,9 +63,7 @@ async def test_every_state_changing_tool_out_of_order_is_refused_and_nothing_is_
     connect: Connect, sandbox: Sandbox, user: User, uploads: Path
 ) -> None:
     changing = {op.name for op in OPERATIONS if not op.read_only and op.kind != "capture"}  # the page: tests/capture
-    assert set(OUT_OF_ORDER) == changing - FIRST_STEPS | {
-        "validate_kyc_document"
-    }
+    assert set(OUT_OF_ORDER) == changing - FIRST_STEPS | {"validate_kyc_document"}
     before = log_mark(sandbox)
     async with connect(user) as client:
         for tool in OUT_OF_ORDER:
