@@ -8,6 +8,7 @@ import re
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from kyc_mcp.capture.app import UI_URI
 from kyc_mcp.operations import OPERATIONS, TABLE
 from tests.support.clients import User
 from tests.support.mcp_client import Connect
@@ -55,6 +56,7 @@ async def test_flow_resources_and_live_metadata(connect: Connect, user: User) ->
             "kyc://metadata",
             "kyc://status/masterpay",
             "kyc://status/cardholder",
+            UI_URI,  # the capture form as an MCP App (tests/capture/test_app.py)
         }
         flow = (await client.read_resource("kyc://flows/cardholder")).contents[0].text
         metadata = json.loads((await client.read_resource("kyc://metadata")).contents[0].text)
@@ -78,7 +80,7 @@ async def test_a_toolset_lists_only_its_tools_prompts_and_resources(connect: Con
         result = await client.call_tool("get_profile", {})
     assert tools == {op.name for op in OPERATIONS if op.api in ("cardholder", None)}
     assert prompts == {"cardholder_kyc", "check_kyc_status"}
-    assert resources == {"kyc://flows/cardholder", "kyc://status/cardholder"}
+    assert resources == {"kyc://flows/cardholder", "kyc://status/cardholder", UI_URI}
     assert result.is_error and "get_profile" in result.content[0].text
 
 
