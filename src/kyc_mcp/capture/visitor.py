@@ -41,10 +41,12 @@ def shown_step(page: str) -> str | None:
     return next((step for step, marker in STEP_MARKERS.items() if marker in page), None)
 
 
-async def visit(url: str, answers: Mapping[str, Answer], *, lang: str = "en") -> Visit:
+async def visit(
+    url: str, answers: Mapping[str, Answer], *, lang: str = "en", transport: httpx2.AsyncBaseTransport | None = None
+) -> Visit:
     """Open the link, fill each step shown that `answers` has (skipping the others), then finish."""
     done = Visit()
-    async with httpx2.AsyncClient(timeout=30, follow_redirects=True) as browser:
+    async with httpx2.AsyncClient(timeout=30, follow_redirects=True, transport=transport) as browser:
         page = await browser.get(url, params={"lang": lang})
         while (step := shown_step(page.text)) is not None and len(done.steps) < len(STEP_MARKERS):
             answer = answers.get(step)
