@@ -107,5 +107,10 @@ async def test_the_page_works_across_replicas_for_its_own_user_only(
         values = await redis_values(client)
     finally:
         await client.aclose()
+    logs = [server.output() for server in servers]
     for typed in ("Hopper", "US7654321", "Arlington"):  # links keep receipts, never what was typed
         assert not any(typed.encode() in value for value in values)
+        assert not any(typed in log for log in logs)
+    for capability in (person.urls[0].rsplit("/", 1)[1], link):  # the access log names the page, not its link
+        assert not any(capability in log for log in logs)
+    assert any('"GET /capture/[link]' in log for log in logs)

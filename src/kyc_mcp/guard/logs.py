@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from kyc_mcp.guard.redact import Redactor
 
 PROCESS_REDACTOR = Redactor()  # the secrets of every server in this process, for log lines
+# A one-time page's link is a capability: an access log line of `GET /capture/<link>` must not hold it
+CAPABILITY_PATH = re.compile(r"(/(?:capture|signin)/)[A-Za-z0-9_-]{20,}")
 
 
 class RedactingFilter(logging.Filter):
@@ -14,7 +17,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            message = PROCESS_REDACTOR.text(record.getMessage())
+            message = CAPABILITY_PATH.sub(r"\1[link]", PROCESS_REDACTOR.text(record.getMessage()))
         except Exception:
             message = "[log line withheld: it could not be redacted]"
         record.msg, record.args = message, None
