@@ -36,6 +36,7 @@ from mcp.types import CallToolResult, ElicitRequestURLParams, ElicitResult
 from kyc_mcp.config import Settings
 from kyc_mcp.guard.redact_text import mask_identity
 from kyc_mcp.server.app import build_server
+from kyc_mcp.vocabulary import PROFILE_FIELDS
 from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.mcp_client import ok, output_of
 from tests.support.payloads import unique_number
@@ -47,27 +48,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = Path(str(resources.files("kyc_mcp").joinpath("samples")))
 DESKTOP = {"width": 900, "height": 900}
 PHONE = {"width": 390, "height": 844}
-PROFILE_FIELDS = [
-    "english_first_name",
-    "english_last_name",
-    "dob",
-    "gender",
-    "nationality",
-    "occupation",
-    "source_of_fund",
-    "phone_number",
-    "phone_country_code",
-    "passport",
-    "nric",
-    "country",
-    "address1",
-    "address2",
-    "address3",
-    "city",
-    "state",
-    "zip",
-    "billing_same_as_home",
-]
 # A page answered 400 (a field error) is the page working: Chromium logs "Failed to load resource" for any
 # document that is not 2xx, so only that one is let through.
 EXPECTED = "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)"

@@ -258,7 +258,7 @@ async def step_spec(
     order = CAPTURE_STEPS[link.flow]
     intro = text(f"intro.{step}", lang)
     if step == "profile":
-        intro += " " + text("optional_all", lang)
+        intro += ("" if lang == "zh" else " ") + text("optional_all", lang)  # Chinese sentences join unspaced
     return StepSpec(
         flow=link.flow,
         step=step,

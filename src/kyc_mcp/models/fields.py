@@ -7,6 +7,7 @@ are the same object.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar
 
@@ -79,9 +80,22 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+def shaped(pattern: str, message: str) -> Any:
+    """The JSON schema's `pattern`, checked with a message a person can act on (pydantic's names the regex)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return (Field(json_schema_extra={"pattern": f"^{pattern}$"}), AfterValidator(check))
+
+
 Date = Annotated[
     str,
-    Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"}, examples=["2022-01-01"]),
+    Field(json_schema_extra={"format": "date"}, examples=["2022-01-01"]),
+    *shaped(r"\d{4}-\d{2}-\d{2}", "must be a date written YYYY-MM-DD, for example 1990-04-18"),
     AfterValidator(_real_date),
 ]
 BirthDate = Annotated[
@@ -100,20 +114,20 @@ CountryCode = Annotated[
     str,
     BeforeValidator(_upper),
     Field(
-        pattern=r"^[A-Z]{2}$",
         description="ISO 3166-1 alpha-2 country code (upper case), one of get_kyc_metadata's countries.",
         examples=["SG", "MY"],
     ),
+    *shaped(r"[A-Z]{2}", "must be a two-letter country code, for example SG"),
 ]
 PhoneNumber = Annotated[
     str,
-    Field(
-        pattern=r"^\d{4,15}$", description="Phone number without the country code, digits only.", examples=["81234567"]
-    ),
+    Field(description="Phone number without the country code, digits only.", examples=["81234567"]),
+    *shaped(r"\d{4,15}", "must be 4 to 15 digits, without the country code"),
 ]
 PhoneCountryCode = Annotated[
     str,
-    Field(pattern=r"^\+\d{1,4}$", description="Phone country code with the leading '+'.", examples=["+65", "+855"]),
+    Field(description="Phone country code with the leading '+'.", examples=["+65", "+855"]),
+    *shaped(r"\+\d{1,4}", "must be a + and 1 to 4 digits, for example +65"),
 ]
 IdentityNumber = Annotated[str, Field(min_length=1, max_length=64)]
 Lower = BeforeValidator(lower_word)
