@@ -28,6 +28,7 @@ from kyc_mcp.config import Settings
 from kyc_mcp.server.app import build_server
 from kyc_mcp.signin.layout import SECURITY_HEADERS
 from kyc_mcp.vocabulary import DOCUMENT_TYPES, OCCUPATIONS, PROFILE_FIELDS
+from kyc_sandbox.canaries import CANARIES
 from tests.support.clients import Sandbox, User, log_mark, requests_since
 from tests.support.files import JPEG_BYTES, PDF_BYTES
 from tests.support.mcp_client import ok, output_of
@@ -523,3 +524,30 @@ async def test_an_unexpected_error_shows_a_generic_page(
     _, answer = await at_the_page(sandbox, user, uploads, visit)
     assert answer.status_code == 500 and "The page met an internal error." in answer.text
     assert "E7654321" not in answer.text and "RuntimeError" not in answer.text
+
+
+async def test_the_upstreams_words_on_the_page_are_redacted(
+    sandbox_factory: Callable[..., Sandbox], uploads: Path
+) -> None:
+    """A refusal the page shows carries the upstream's message: secrets a careless upstream put in it (the
+    sandbox's canaries) are removed before the page shows it, as in a tool result."""
+    private = sandbox_factory()
+    owner, user = private.new_user(), private.new_user()
+    number = unique_number()
+    owner.submit_cardholder(number_id=number)  # pending on another account
+    private.put_settings(canaries=True)
+
+    async def fill(page: Page) -> httpx2.Response:
+        await page.get()
+        details = {"document_type": "passport", "number_id": number, "first_name": "Sok", "last_name": "Dara"}
+        details |= {"gender": "MALE", "date_of_birth": "1990-01-02"}
+        front = {"front": ("front.jpg", JPEG_BYTES, "image/jpeg")}
+        answer = await page.post(values=details, files=front, empty=("back", "photo"))
+        await page.post("finish")
+        return answer
+
+    receipt, answer = await at_the_page(private, user, uploads, fill, {"flow": "cardholder"})
+    assert answer.status_code == 400 and "another account" in answer.text, answer.text
+    planted = [value for value in CANARIES.values() if len(value) >= 12]
+    assert planted and not any(value in answer.text for value in planted)
+    assert receipt["status"] == "received" and receipt["stored"] == []  # nothing stored: the page said why

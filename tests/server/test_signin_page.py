@@ -628,7 +628,9 @@ async def test_no_password_in_any_answer_or_log(caplog: pytest.LogCaptureFixture
         assert WRONG not in everything and PASSWORD not in everything and "x" * 1025 not in everything
     client_side = ("httpx2", "httpcore2")  # the test's own HTTP client logs its requests
     server_side = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(client_side))
-    assert any(r.name.startswith(client_side) and link.id in r.getMessage() for r in caplog.records)  # captured
+    seen = (link.id, "/signin/[link]")  # the filter of a server built in this process masks the link there too
+    captured = [r.getMessage() for r in caplog.records if r.name.startswith(client_side)]
+    assert any(mark in message for message in captured for mark in seen)  # the log was captured
     for secret in (WRONG, PASSWORD, EMAIL, link.id, csrf):  # no access log: a link is a capability
         assert secret not in server_side
 

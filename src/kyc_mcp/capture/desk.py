@@ -82,13 +82,17 @@ class CaptureDesk:
         page_call: PageCall,
         origin: Origin,
         *,
+        redact: Callable[[Any], Any],
         desktop: bool = False,
     ) -> None:
-        """`desktop`: the server runs on the user's own computer (stdio), where it may open their browser."""
+        """`page_call`: the guard's way in (its errors come redacted); `redact`: the redactor, for what else the
+        page shows of the upstream's answers (the metadata's choices). `desktop`: the server runs on the user's own
+        computer (stdio), where it may open their browser."""
         self.settings = settings
         self.credentials = credentials
         self.links = links
         self.page_call = page_call
+        self.redact = redact
         self.origin = origin
         self.desktop = desktop
         self._server: ServerContext | None = None
@@ -226,7 +230,8 @@ class CaptureDesk:
                 return {}
             metadata = runner.server.table.by_name["get_kyc_metadata"]
             outcome = await self.page_call(validated(metadata, {}, runner.server))
-        return outcome.output or {}
+        choices: dict[str, Any] = self.redact(outcome.output or {})
+        return choices
 
     async def submit(
         self, link: CaptureLink, values: Mapping[str, str], files: Mapping[str, PageFile]

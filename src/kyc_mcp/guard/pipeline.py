@@ -124,6 +124,11 @@ class Guard:
         except KycError as busy:
             outcome = Outcome("refused", error=busy)
         self._audit(call.op, outcome, time.perf_counter() - started, via="page")
+        if outcome.error is not None:  # the page shows it: redacted, as every outgoing byte is
+            error = outcome.error
+            outcome.error = replace(
+                error, message=self.redactor.text(error.message), details=self.redactor.value(error.details)
+            )
         return outcome
 
     async def _sent_from_page(self, call: ToolCall) -> Outcome:

@@ -25,7 +25,7 @@ from kyc_mcp.guard.audit import AuditLog
 from kyc_mcp.guard.auth import CredentialSource, RequestCredentials
 from kyc_mcp.guard.consent import host_of
 from kyc_mcp.guard.middleware import Redaction
-from kyc_mcp.guard.pipeline import Guard, Outcome
+from kyc_mcp.guard.pipeline import Guard
 from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.guard.state import StateStore, open_store
 from kyc_mcp.hosted.kv import KeyValue, MemoryKV
@@ -39,7 +39,7 @@ from kyc_mcp.signin.local import LocalCredentials
 from kyc_mcp.signin.page import SignInServer
 from kyc_mcp.signin.store import CredentialStore, StoreError, open_credential_store
 from kyc_mcp.table import Operation, Table
-from kyc_mcp.tools import ConsentHook, ServerContext, ToolCall, build_tools, files
+from kyc_mcp.tools import ConsentHook, ServerContext, build_tools, files
 from kyc_mcp.upstream import Upstream
 
 NAME = "kyc-mcp"
@@ -80,25 +80,14 @@ def build_server(
     (default: the settings')."""
     redactor = Redactor(show_pii=settings.show_pii)
     credentials = credentials or RequestCredentials()
-    sign_in = None
-
-    async def page_call(call: ToolCall) -> Outcome:
-        return await guard.page_call(call)
-
-    desk = None
+    sign_in = pages = None
     if http is None:  # stdio: the user of this computer, signed in by variables, `kyc-mcp login` or the page
         local = LocalCredentials(settings, redactor, _credential_store(settings))
-        links = CaptureLinks(MemoryKV(), settings.capture_link_seconds)
-        desk = CaptureDesk(settings, local, links, page_call, lambda until: pages.hold(until), desktop=True)
-        pages = SignInServer(
-            partial(password_sign_in, settings, local),
-            platform_host=host_of(settings.api_base_url),
-            routes=capture_routes(desk),
-        )
+        pages = SignInServer(partial(password_sign_in, settings, local), platform_host=host_of(settings.api_base_url))
         credentials, sign_in = local, ConversationSignIn(settings, pages)
-    elif capture is not None:
-        links = CaptureLinks(capture.kv, settings.capture_link_seconds)
-        desk = CaptureDesk(settings, credentials, links, page_call, partial(_constant, capture.origin))
+    has_page = http is None or capture is not None  # hosted without `capture`: no page (forwarded tokens)
+    if has_page and settings.identity_input == "page":
+        table = table.with_pages()
     store = store or open_store(settings)
     logs.install()
     hook = None
@@ -131,11 +120,10 @@ def build_server(
         finally:
             await store.aclose()
 
-    if desk is not None and settings.identity_input == "page":
-        table = table.with_pages()
-    operations = tuple(op for op in table if enabled(op, settings, page=desk is not None))
+    operations = tuple(op for op in table if enabled(op, settings, page=has_page))
     listed = frozenset(op.name for op in operations)
     guard = Guard(table, listed, credentials, store, AuditLog(settings.audit_log, redactor), redactor, sign_in)
+    desk = _capture_desk(settings, credentials, guard, pages, capture) if has_page else None
     watch = StatusWatch(settings, credentials, table)  # kyc://status/{flow} and its listen streams (status.py)
     tools = build_tools(operations, hook)
     in_app = desk is not None and any(op.kind == "capture" for op in operations)
@@ -163,6 +151,26 @@ def build_server(
             server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     protocol.declare(server, settings)
     return server
+
+
+def _capture_desk(
+    settings: Settings,
+    credentials: CredentialSource,
+    guard: Guard,
+    pages: SignInServer | None,
+    capture: HostedCapture | None,
+) -> CaptureDesk:
+    """The capture page's desk: over stdio its page is on the sign-in pages' loopback server, its links in this
+    process; hosted, a route at the public origin, its links in the replicas' shared store."""
+    redact = guard.redactor.value
+    if pages is not None:
+        links = CaptureLinks(MemoryKV(), settings.capture_link_seconds)
+        desk = CaptureDesk(settings, credentials, links, guard.page_call, pages.hold, redact=redact, desktop=True)
+        pages.add_routes(capture_routes(desk))
+        return desk
+    assert capture is not None, "a hosted server has a page only with `capture`"
+    links = CaptureLinks(capture.kv, settings.capture_link_seconds)
+    return CaptureDesk(settings, credentials, links, guard.page_call, partial(_constant, capture.origin), redact=redact)
 
 
 async def _constant(origin: str, until: float) -> str:

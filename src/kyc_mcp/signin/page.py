@@ -154,11 +154,9 @@ class SignInServer:
         platform_host: str,
         lifetime_seconds: float = 600.0,
         linger_seconds: float = 3.0,
-        routes: Sequence[BaseRoute] = (),
     ) -> None:
         """`linger_seconds`: how long the server keeps listening after its last link ended, so the final page's
-        stylesheet still loads. `routes`: other pages served on the same loopback server, under the same `Host`
-        check and headers (the capture page), which `hold` keeps listening."""
+        stylesheet still loads."""
         self.sign_in = sign_in
         self.platform_host = platform_host
         self.lifetime_seconds = lifetime_seconds
@@ -179,7 +177,6 @@ class SignInServer:
                 Route(f"{ASSETS_PATH}/{{name}}", self._asset, methods=["GET"]),
                 Route(f"{PREFIX}/{{link_id}}", self._get, methods=["GET"]),
                 Route(f"{PREFIX}/{{link_id}}", self._post, methods=["POST"]),
-                *routes,
             ],
             middleware=[Middleware(_Guard, pages=self)],
             exception_handlers={404: self._not_found, Exception: self._crashed},
@@ -230,6 +227,11 @@ class SignInServer:
             self._records[link_id] = _Record(link, secrets.token_urlsafe(32), anyio.Event(), anyio.Lock())
             self._changed_now()
             return link
+
+    def add_routes(self, routes: Sequence[BaseRoute]) -> None:
+        """Other pages served on this loopback server under the same `Host` check and headers (the capture page),
+        kept listening by `hold`."""
+        self._app.router.routes.extend(routes)
 
     async def hold(self, until: float) -> str:
         """The loopback server's origin (`http://127.0.0.1:<port>`), serving until at least wall-clock `until`."""
