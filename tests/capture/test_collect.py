@@ -117,3 +117,14 @@ async def test_instructions_name_the_page_and_when_arguments_are_the_fallback(sa
             text = client.instructions or ""
         assert ("collect_kyc_details" in text) is (expected is not None)
         assert expected is None or expected in text
+
+
+async def test_after_declining_the_next_call_opens_a_new_page_instead_of_a_receipt(
+    sandbox: Sandbox, user: User
+) -> None:
+    person = Declines()
+    async with Client(build_server(settings(sandbox, user)), mode="legacy", elicitation_callback=person) as client:
+        first = await ok(client, "collect_kyc_details", {"flow": "cardholder"})
+        second = await ok(client, "collect_kyc_details", {"flow": "cardholder"})
+    assert first["status"] == second["status"] == "declined"
+    assert len(person.urls) == 2 and person.urls[0] != person.urls[1]  # a declined link is not offered again

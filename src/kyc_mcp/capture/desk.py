@@ -118,7 +118,7 @@ class CaptureDesk:
         if link_id is not None:
             return await self._resume(ctx, principal, link_id)
         latest = await self.links.latest(principal, request.flow)
-        if latest is not None and not latest.live() and not latest.reported:
+        if latest is not None and _unreported(latest):
             return await self._report(latest)
         link = latest if _reusable(latest, request) else await self._new(principal, request)
         assert link is not None
@@ -175,7 +175,9 @@ class CaptureDesk:
         return InputRequiredResult(request_state=json.dumps({KEY: link.id}))
 
     async def _declined(self, link: CaptureLink) -> CaptureReceipt:
-        await self.links.change(link.id, lambda held: replace(held, state="declined") if held.live() else None)
+        await self.links.change(
+            link.id, lambda held: replace(held, state="declined", reported=True) if held.live() else None
+        )
         return _receipt(
             link,
             "declined",
@@ -300,6 +302,11 @@ def _round(state: str | None) -> str | None:
         return None
     link = decoded.get(KEY) if isinstance(decoded, dict) else None
     return link if isinstance(link, str) else None
+
+
+def _unreported(link: CaptureLink) -> bool:
+    """A receipt no call has reported: the user finished the page, or stored something before it expired."""
+    return not link.reported and (link.state == "finished" or (not link.live() and bool(link.stored)))
 
 
 def _reusable(link: CaptureLink | None, request: CaptureRequest) -> bool:
