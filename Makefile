@@ -13,7 +13,7 @@ FAST_TESTS := tests/guard tests/server tests/adversarial/test_redactor_corpus.py
 $(STAMP): pyproject.toml packages/kyc-sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test,demo,hosted]'
 	touch $@
 
 test: $(STAMP)
@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/kyc-mcp demo
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test,demo,hosted,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP)

@@ -150,6 +150,9 @@ def open_store(settings: Settings) -> StateStore:
     """The store the settings name: Redis when `KYC_MCP_STATE_URL` is set, else this process's memory."""
     if settings.state_url is None:
         return MemoryStore(settings.state_ttl_seconds, lock_wait=settings.submit_wait_seconds)
+    from kyc_mcp.extras import require
+
+    require("redis", "KYC_MCP_STATE_URL (flow state in Redis)")
     from kyc_mcp.guard.redis_store import RedisStore  # imported only when used: it costs 40 ms at start
 
     return RedisStore(

@@ -19,11 +19,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio.lowlevel
-import redis.asyncio as redis
-from redis.exceptions import RedisError
 
 from kyc_mcp.config import Settings
-from kyc_mcp.guard.redis_store import REDIS_TIMEOUT_SECONDS
+from kyc_mcp.extras import require
 from kyc_mcp.guard.state import unavailable
 
 PREFIX = "kyc-mcp:auth:"
@@ -213,6 +211,14 @@ class RedisKV:
     name = "redis"
 
     def __init__(self, url: str, prefix: str = PREFIX) -> None:
+        # Imported here: the Redis client is the `hosted` extra, which a desktop install leaves out.
+        require("redis", "KYC_MCP_STATE_URL (sign-in state in Redis)")
+        import redis.asyncio as redis
+        from redis.exceptions import RedisError
+
+        from kyc_mcp.guard.redis_store import REDIS_TIMEOUT_SECONDS
+
+        self._errors = RedisError
         self._redis = redis.from_url(
             url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
@@ -227,11 +233,10 @@ class RedisKV:
     def _key(self, key: str) -> str:
         return self._prefix + key
 
-    @staticmethod
-    async def _run(pending: Awaitable[Any]) -> Any:
+    async def _run(self, pending: Awaitable[Any]) -> Any:
         try:
             return await pending
-        except RedisError as exc:
+        except self._errors as exc:
             raise unavailable(exc) from None
 
     @staticmethod

@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             return doctor(Settings.from_env(), sys.stdout, as_json=args.json, hosted=args.transport == "http")
         if args.command in signin.COMMANDS:
             return signin.run(args.command, args, Settings.from_env())
+        from ..extras import require
+
+        require("rich", "`kyc-mcp demo`")
         from .demo import run
 
         return run(sys.stdout, as_json=args.json)
