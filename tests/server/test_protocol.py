@@ -138,7 +138,7 @@ async def test_completion_offers_the_values_a_prompt_takes_by_prefix(mode: str) 
         assert await complete("check_kyc_status", "flow", "b") == ["both"]
         assert await complete("check_kyc_status", "language", "") == []
         assert await complete("no_such_prompt", "flow", "") == []
-        template = ResourceTemplateReference(type="ref/resource", uri="kyc://flows/{flow}")
+        template = ResourceTemplateReference(type="ref/resource", uri="kyc://no-such/{flow}")
         assert (await client.complete(template, {"name": "flow", "value": ""})).completion.values == []
 
 

@@ -4,7 +4,7 @@ the server has."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -132,13 +132,23 @@ def build_prompts(table: Table, toolsets: tuple[str, ...], read_only: bool) -> l
     ]
 
 
-class Completions:
-    """The `completion/complete` answer for the listed prompts: an argument's values that start with what was
-    typed (case-insensitive); nothing for other prompts, arguments or references (there are no resource
-    templates)."""
+Choices = Mapping[str, tuple[str, ...]]  # argument -> the values it takes
 
-    def __init__(self, prompts: list[PromptSpec]) -> None:
-        self.choices = {spec.function.__name__: spec.choices for spec in prompts}
+
+class Completions:
+    """The `completion/complete` answer for the listed prompts and the resource templates (`templates`: URI
+    template -> its arguments' choices): an argument's values that start with what was typed (case-insensitive);
+    nothing for other prompts, templates or arguments. The values come from the vocabulary, never from user
+    data."""
+
+    def __init__(self, prompts: list[PromptSpec], templates: Mapping[str, Choices] | None = None) -> None:
+        self.choices: dict[str, Choices] = {spec.function.__name__: spec.choices for spec in prompts}
+        self.templates: dict[str, Choices] = dict(templates or {})
+
+    @property
+    def offers(self) -> bool:
+        """Whether there is anything to complete (else the server does not declare `completions`)."""
+        return any(any(choices.values()) for choices in (*self.choices.values(), *self.templates.values()))
 
     async def __call__(
         self,
@@ -146,9 +156,8 @@ class Completions:
         argument: CompletionArgument,
         context: CompletionContext | None,
     ) -> Completion | None:
-        if not isinstance(ref, PromptReference):
-            return None
-        values = self.choices.get(ref.name, {}).get(argument.name, ())
+        arguments = self.choices.get(ref.name) if isinstance(ref, PromptReference) else self.templates.get(ref.uri)
+        values = (arguments or {}).get(argument.name, ())
         typed = argument.value.strip().lower()
         matching = [value for value in values if value.startswith(typed)]
         return Completion(values=matching, total=len(matching), has_more=False)

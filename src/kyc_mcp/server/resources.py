@@ -1,9 +1,17 @@
-"""MCP resources: the two flows as documents generated from the operations table, and the live metadata."""
+"""MCP resources: the two flows as documents generated from the operations table, and the live metadata; and
+the resource templates `kyc://flows/{flow}` and `kyc://status/{flow}`, whose `flow` completion offers.
+
+Every value a template takes is also a listed resource, which a read finds first; a template itself answers
+only the URIs of flows this server does not have, with a `ResourceError` naming the ones it has.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
+from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.resources import FunctionResource, Resource, TextResource
 
@@ -12,6 +20,8 @@ from kyc_mcp.docs import flow_document, flow_name
 from kyc_mcp.errors import KycError
 from kyc_mcp.flow.facts import Fact
 from kyc_mcp.guard.auth import CredentialSource
+from kyc_mcp.models.wait import STATUS_URI
+from kyc_mcp.prompts import Choices
 from kyc_mcp.table import Table
 from kyc_mcp.upstream import Upstream
 
@@ -54,3 +64,56 @@ def build_resources(settings: Settings, credentials: CredentialSource, table: Ta
             )
         )
     return resources
+
+
+FLOW_URI = "kyc://flows/{flow}"
+
+
+@dataclass(frozen=True)
+class Template:
+    uri_template: str
+    name: str
+    title: str
+    description: str
+    mime_type: str
+    choices: Choices  # argument -> the values it takes, for completion/complete
+
+
+def templates(settings: Settings) -> list[Template]:
+    """The resource templates of a server with these settings: their `flow` takes the enabled flows."""
+    flows = {"flow": tuple(settings.toolsets)}
+    return [
+        Template(
+            FLOW_URI,
+            "flow",
+            "A KYC flow's steps",
+            "A flow's steps in order and what the guard checks before each tool (flow: masterpay or cardholder).",
+            "text/markdown",
+            flows,
+        ),
+        Template(
+            STATUS_URI,
+            "status",
+            "A KYC flow's status (live)",
+            "Your current status of a flow (flow: masterpay or cardholder); listen on it to be told when it changes.",
+            "application/json",
+            flows,
+        ),
+    ]
+
+
+def add_templates(server: MCPServer[Any], settings: Settings) -> None:
+    """Register `templates(settings)` on `server`."""
+    flows = ", ".join(settings.toolsets)
+    for template in templates(settings):
+
+        def other_flow(flow: str) -> str:
+            raise ResourceError(f"{flow!r} is not a KYC flow of this server; its flows are: {flows}")
+
+        server.resource(
+            template.uri_template,
+            name=template.name,
+            title=template.title,
+            description=template.description,
+            mime_type=template.mime_type,
+        )(other_flow)
