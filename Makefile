@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test check demo fuzz bench lint sandbox snapshots manifest clean
+.PHONY: test check demo fuzz bench lint sandbox snapshots manifest bundle clean
 # The fast lane: lint, types and the in-process suites (no server processes, Redis, load or benchmark runs).
 FAST_TESTS := tests/guard tests/server tests/adversarial/test_redactor_corpus.py tests/test_config.py
 
@@ -48,6 +48,10 @@ snapshots: $(STAMP)
 
 manifest: $(STAMP)
 	$(BIN)/python -m kyc_mcp.bundle
+
+# dist/kyc-mcp-<version>.mcpb: a `uv` bundle (sources and pyproject.toml; the host resolves the dependencies).
+bundle: $(STAMP)
+	$(BIN)/python -m kyc_mcp.bundle --pack dist
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -22,7 +22,7 @@ from kyc_mcp.guard.redact import Redactor
 from kyc_mcp.server.app import build_server
 
 ROOT = Path(__file__).resolve().parents[1]
-MCPB = "@anthropic-ai/mcpb@2.1.2"  # keep in step with .ci/run
+MCPB = bundle.MCPB  # keep in step with .ci/run
 PLACEHOLDER = re.compile(r"\$\{user_config\.([^}]+)\}")
 # Every variable that Settings holds as a secret, derived from the settings' own types.
 SECRET_VARIABLES = {
@@ -151,7 +151,7 @@ def test_launcher_turns_folder_arguments_into_upload_roots_and_drops_unset_value
     assert argv == ["serve"]
     assert env["KYC_MCP_UPLOAD_ROOTS"] == os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")])
     assert "AIOT_REFRESH_TOKEN" not in env and env["AIOT_ACCESS_TOKEN"] == "a-token"
-    assert sys.path[0] == str(ROOT / bundle.LIB_DIR)
+    assert sys.path[0] == str(ROOT / bundle.SOURCES)
 
     monkeypatch.delenv("KYC_MCP_UPLOAD_ROOTS")
     assert launcher.main(["${user_config.upload_roots}"]) == 0
@@ -182,9 +182,12 @@ async def test_bundle_entry_point_serves_over_stdio(tmp_path: Path, override: st
     manifest = json.loads(checked_in("manifest.json"))
     user = {"upload_roots": [str(tmp_path)]} | ({"access_token": override} if override else {})
     args, env = _as_host_would(manifest, ROOT, user)
-    assert manifest["server"]["mcp_config"]["command"] == "python"
+    # The host runs `uv run --directory <bundle> server/main.py <folders>` (tests/test_bundle_pack.py does, on the
+    # packed bundle); here the checkout's launcher runs in this environment, without uv.
+    assert manifest["server"]["mcp_config"]["command"] == "uv"
+    assert args[:4] == ["run", "--directory", str(ROOT), bundle.ENTRY_POINT]
     own = {name: os.environ[name] for name in ("PATH", "KYC_MCP_STATE_DIR", "PYTHON_KEYRING_BACKEND")}
-    server = StdioServerParameters(command=sys.executable, args=args, env={**own, **env})
+    server = StdioServerParameters(command=sys.executable, args=[str(ROOT / args[3]), *args[4:]], env={**own, **env})
     async with Client(server) as client:
         tools = [tool.name for tool in (await client.list_tools()).tools]
     assert tools == [tool["name"] for tool in manifest["tools"]]
