@@ -22,6 +22,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult
 from pydantic import BaseModel
 
+from kyc_mcp import observability
 from kyc_mcp.errors import OUTCOME_UNKNOWN, ErrorCode, KycError, NextStep
 from kyc_mcp.flow import effects, requirements
 from kyc_mcp.flow.evidence import Reads
@@ -109,8 +110,9 @@ class Guard:
             return await call_next(ctx)
         started = time.perf_counter()
         shell = dict(SHELL)
-        outcome = await self._run(op, ctx, call_next, shell)
-        await self._report(ctx, op, outcome, time.perf_counter() - started)
+        with observability.guard_span(op.name, "mcp"):  # a no-op unless OTEL_* turned telemetry on
+            outcome = await self._run(op, ctx, call_next, shell)
+            await self._report(ctx, op, outcome, time.perf_counter() - started)
         return outcome.result(shell)
 
     async def page_call(self, call: ToolCall) -> Outcome:
@@ -118,12 +120,13 @@ class Guard:
         sign-in (the page's link was made for a signed-in user) and consent (the user's own action on the page
         is their consent). Its outcome is audited like a tool call's."""
         started = time.perf_counter()
-        try:
-            async with self._turn(call.op):
-                outcome = await self._sent_from_page(call)
-        except KycError as busy:
-            outcome = Outcome("refused", error=busy)
-        self._audit(call.op, outcome, time.perf_counter() - started, via="page")
+        with observability.guard_span(call.op.name, "page"):
+            try:
+                async with self._turn(call.op):
+                    outcome = await self._sent_from_page(call)
+            except KycError as busy:
+                outcome = Outcome("refused", error=busy)
+            self._audit(call.op, outcome, time.perf_counter() - started, via="page")
         if outcome.error is not None:  # the page shows it: redacted, as every outgoing byte is
             error = outcome.error
             outcome.error = replace(
@@ -308,14 +311,26 @@ class Guard:
         self._audit(op, outcome, elapsed)
 
     def _audit(self, op: Operation, outcome: Outcome, elapsed: float, via: str = "mcp") -> None:
+        """The audit line, and the same decision on the guard's span and in the metrics (when telemetry is on)."""
+        principal = self.credentials.principal()
+        code = outcome.error.code if outcome.error else None
         self.audit.write(
-            principal=self.credentials.principal(),
+            principal=principal,
             tool=op.name,
             decision=outcome.decision,
-            code=outcome.error.code if outcome.error else None,
+            code=code,
             upstream_status=outcome.upstream_status,
             latency_ms=elapsed * 1000,
             via=via,
+        )
+        observability.decided(
+            tool=op.name,
+            decision=outcome.decision,
+            code=code,
+            via=via,
+            principal=principal,
+            upstream_status=outcome.upstream_status,
+            seconds=elapsed,
         )
 
 

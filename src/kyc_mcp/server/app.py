@@ -10,9 +10,10 @@ from functools import partial
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.request_state import RequestStateBoundary
 
-from kyc_mcp import __version__
+from kyc_mcp import __version__, observability
 from kyc_mcp.capture.app import AppOnlyTools, bind_capture_tools, capture_app
 from kyc_mcp.capture.desk import CaptureDesk
 from kyc_mcp.capture.links import CaptureLinks
@@ -79,6 +80,7 @@ def build_server(
     platform tokens `credentials` find (default: the bearer token itself, forwarded). The server owns `store`
     (default: the settings')."""
     redactor = Redactor(show_pii=settings.show_pii)
+    telemetry = observability.configure()  # None unless the OTEL_* variables ask for it (docs/observability.md)
     credentials = credentials or RequestCredentials()
     sign_in = pages = None
     if http is None:  # stdio: the user of this computer, signed in by variables, `kyc-mcp login` or the page
@@ -99,6 +101,8 @@ def build_server(
             required=settings.consent == "required",
         )
         hook = ConsentHook(ask, consent.refusal)
+        if telemetry is not None:
+            hook = telemetry.counted(hook)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[ServerContext]) -> AsyncIterator[ServerContext]:
@@ -144,8 +148,16 @@ def build_server(
     )
     if hook is not None:
         _guard_request_state(server, frozenset(op.name for op in operations if op.consent))
-    for prompt in build_prompts(table, settings.toolsets, settings.read_only):
+    prompts = build_prompts(table, settings.toolsets, settings.read_only)
+    for prompt in prompts:
         server.add_prompt(prompt)
+    if telemetry is None:  # off: not even the SDK's no-op span per message
+        server.middleware[:] = [m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)]
+    else:
+        telemetry.know(table, (prompt.name for prompt in prompts))
+        telemetry.observe_listeners(watch)
+        if http is not None:
+            telemetry.observe_sessions(server)
     if http is not None and desk is not None:
         for route in capture_routes(desk):  # outside the bearer check: the link is the capability
             server.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)

@@ -24,8 +24,10 @@ from typing import Any, Literal
 import anyio
 import httpx2
 
+from kyc_mcp import observability
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import ErrorCode, KycError
+from kyc_mcp.observability import UNWATCHED, UpstreamWatch
 from kyc_mcp.upstream.envelopes import UNKNOWN_OUTCOME, unwrap
 
 Api = Literal["masterpay", "cardholder"]
@@ -154,11 +156,15 @@ class Upstream:
         if token:
             sent["Authorization"] = f"Bearer {token}"
         request = client.build_request(method, path, headers=sent, **body)
-        response = await self._send(client, request)
-        data, message = unwrap(response, api)
+        with observability.upstream_call(api, method, path) as watch:  # a no-op unless OTEL_* turned it on
+            response = await self._send(client, request, watch)
+            watch.answered(response.status_code)
+            data, message = unwrap(response, api)
         return Reply(data, message, response.status_code)
 
-    async def _send(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+    async def _send(
+        self, client: httpx2.AsyncClient, request: httpx2.Request, watch: UpstreamWatch = UNWATCHED
+    ) -> httpx2.Response:
         retryable = request.method == "GET"
         deadline = time.monotonic() + self._settings.retry_budget_seconds
         failure: KycError | None = None
@@ -178,6 +184,7 @@ class Upstream:
             delay = wait if wait is not None else BACKOFF_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             if time.monotonic() + delay > deadline:
                 break
+            watch.retried()
             await anyio.sleep(delay)
         if failure is not None:
             raise failure
