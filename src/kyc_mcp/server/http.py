@@ -44,6 +44,7 @@ from kyc_mcp.hosted.provider import KycAuthorizationProvider
 from kyc_mcp.hosted.vault import TokenCipher, TokenVault
 from kyc_mcp.server.app import NAME, HostedCapture, build_server
 from kyc_mcp.server.doctor import probe_apis, store_check
+from kyc_mcp.server.events import RETRY_MS, make_resumable
 from kyc_mcp.serving import bind, serve_until_signalled
 from kyc_mcp.upstream import Upstream
 
@@ -215,10 +216,12 @@ def create_app(
         max_request_body_size=settings.max_request_bytes,
         transport_security=security,
         host=host,
+        retry_interval=RETRY_MS,  # with a session's event store (events.py): SSE streams are primed and resumable
     )
     if not stateless:  # innermost, so the SDK's authentication has set the request's user
         cap = Middleware(SessionCap, manager=server.session_manager, limit=settings.max_sessions_per_principal)
         app.user_middleware.append(cap)
+        make_resumable(server.session_manager)
     return app
 
 
