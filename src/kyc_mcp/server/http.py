@@ -45,6 +45,7 @@ from kyc_mcp.hosted.vault import TokenCipher, TokenVault
 from kyc_mcp.server.app import NAME, HostedCapture, build_server
 from kyc_mcp.server.doctor import probe_apis, store_check
 from kyc_mcp.server.events import RETRY_MS, make_resumable
+from kyc_mcp.server.insecure import LoopbackBearer, loopback_bearer
 from kyc_mcp.serving import bind, serve_until_signalled
 from kyc_mcp.upstream import Upstream
 
@@ -181,9 +182,11 @@ def create_app(
     port: int = 8000,
     stateless: bool = False,
     json_response: bool = False,
+    test_bearer: str | None = None,
 ) -> Starlette:
     """The ASGI app: `/mcp`, its OAuth protected-resource metadata, `/healthz` and `/readyz`. `ConfigError`
-    when the settings would serve unverified tokens or an unchecked Host without saying so."""
+    when the settings would serve unverified tokens or an unchecked Host without saying so. `test_bearer` (test
+    harnesses only, `server/insecure.py`): the token a loopback request without one is served with."""
     security = transport_security(settings, host)
     url = resource_url(settings, host, port)
     sign_in = None if settings.forward_platform_tokens else authorization_server(settings, url)
@@ -222,6 +225,8 @@ def create_app(
         cap = Middleware(SessionCap, manager=server.session_manager, limit=settings.max_sessions_per_principal)
         app.user_middleware.append(cap)
         make_resumable(server.session_manager)
+    if test_bearer is not None:  # outermost: before the SDK's authentication reads the header
+        app.user_middleware.insert(0, Middleware(LoopbackBearer, token=test_bearer, path=MCP_PATH))
     return app
 
 
@@ -251,9 +256,12 @@ def serve(settings: Settings, *, host: str, port: int, stateless: bool, json_res
     """Serve until SIGINT or SIGTERM, then finish the requests in flight and return."""
     transport_security(settings, host)  # refuse before binding
     _warn_about(settings)
+    test_bearer = loopback_bearer(settings, host)  # refuses off loopback, warns loudly
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    app = create_app(settings, host=host, port=port, stateless=stateless, json_response=json_response)
+    app = create_app(
+        settings, host=host, port=port, stateless=stateless, json_response=json_response, test_bearer=test_bearer
+    )
     config = uvicorn.Config(
         app,
         log_config=None,  # uvicorn logs through the root handler, whose filter redacts
