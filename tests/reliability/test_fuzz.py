@@ -80,15 +80,21 @@ def _string(schema: dict[str, Any], suggested: list[Any]) -> st.SearchStrategy[s
     return st.one_of(options)
 
 
+def _types(schema: dict[str, Any]) -> list[Any]:
+    kind = schema.get("type")
+    return kind if isinstance(kind, list) else [kind]
+
+
 def _valid(name: str, schema: dict[str, Any], live: dict[str, list[Any]]) -> st.SearchStrategy[Any]:
     """Values the property's schema accepts (its types, enums, examples), live values, and enum members in
     another case (which the vocabularies may accept)."""
     suggested = [*schema.get("examples", []), *live.get(name, [])]
     options: list[st.SearchStrategy[Any]] = [IDENTITIES] if name in IDENTITY_FIELDS else []
-    for alternative in schema.get("anyOf") or [schema]:
-        kind = alternative.get("type")
-        if "enum" in alternative:
-            members = alternative["enum"]
+    # An optional property is one schema whose `type` lists "null" (its `enum` holds None): each type in turn.
+    alternatives = schema.get("anyOf") or [schema]
+    for alternative, kind in [(a, k) for a in alternatives for k in _types(a)]:
+        if "enum" in alternative and kind != "null":
+            members = [m for m in alternative["enum"] if isinstance(m, str)]
             options.append(st.sampled_from(members) | st.sampled_from([m.swapcase() for m in members]))
         elif kind == "string":
             options.append(_string(alternative, [*suggested, *alternative.get("examples", [])]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from kyc_mcp.flow.references import stored_path
@@ -118,7 +118,10 @@ class DocumentCheck(Output):
     message: str = Field(description="The upstream's verdict, e.g. 'Document is valid'.")
 
 
-class KycUrls(Output):
+class KycUrls(BaseModel):
+    # The stored paths of a KYC's images: a part of an output, so no `next_steps` of its own (not an `Output`).
+    model_config = ConfigDict(extra="ignore")
+
     front_kyc_url: str | None = None
     back_kyc_url: str | None = None
 

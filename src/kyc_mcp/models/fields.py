@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, NotRequired
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict before Python 3.12
 
 from kyc_mcp.vocabulary import MINIMUM_AGE, lower_word
 
@@ -23,14 +24,15 @@ class Input(BaseModel):
 
 
 class NoInput(Input):
-    """The tool takes no arguments."""
+    pass  # the tool takes no arguments (an empty `properties` says so; no description is published)
 
 
-class Step(BaseModel):
+class Step(TypedDict):
+    # One of `next_steps` as the guard sends it (`NextStep.wire()`): `arguments` and `handoff` only when set.
     tool: str
     why: str
-    arguments: dict[str, Any] | None = None
-    handoff: str | None = None  # the flow outside this server that takes over
+    arguments: NotRequired[dict[str, Any]]
+    handoff: NotRequired[str]  # the flow outside this server that takes over
 
 
 class Output(BaseModel):
@@ -41,9 +43,9 @@ class Output(BaseModel):
     # What an unreadable answer to a state-changing call tells the model to do (the request was applied).
     unreadable_advice: ClassVar[str] = "the service accepted the request, so check its result before sending it again"
 
-    next_steps: list[Step] = Field(
-        default_factory=list, description="What to call next in this KYC flow, and why (from the server's flow guard)."
-    )
+    # What to call next in this KYC flow, and why (from the server's flow guard). Not described in each tool's
+    # outputSchema: the server's instructions say once that every result carries next_steps.
+    next_steps: list[Step] = Field(default_factory=list)
 
 
 def _real_date(value: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator, with_config
+from typing_extensions import TypedDict
 
 from kyc_mcp.models.fields import (
     BirthDate,
@@ -137,8 +138,15 @@ def _places(values: object) -> object:
     return places
 
 
+@with_config(ConfigDict(extra="forbid"))
+class Place(TypedDict, total=False):
+    # A country or nationality the service gives as an object: its code and/or name (`_places` keeps only those).
+    code: str
+    name: str
+
+
 Choices = Annotated[list[str], BeforeValidator(_choices)]
-Places = Annotated[list[Any], BeforeValidator(_places)]
+Places = Annotated[list[str | Place], BeforeValidator(_places)]
 
 
 class KycMetadata(Output):
@@ -205,7 +213,13 @@ def _documents(values: object) -> object:
     return documents
 
 
-Documents = Annotated[list[dict[str, Any]], BeforeValidator(_documents)]
+@with_config(ConfigDict(extra="allow"))
+class Document(TypedDict):
+    # A document the status lists, as the service describes it, with its `document_type` (`_documents`).
+    document_type: str
+
+
+Documents = Annotated[list[Document], BeforeValidator(_documents)]
 
 
 class KycStatus(Output):

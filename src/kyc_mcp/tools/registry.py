@@ -1,7 +1,8 @@
 """Registers each operation of the table as an MCP tool whose schemas are its models'.
 
 The tool's `inputSchema` is the input model's own JSON schema (field types, descriptions, examples, enums, and
-`additionalProperties: false`) and its `outputSchema` the output model's. The guard validates the arguments
+`additionalProperties: false`) and its `outputSchema` the output model's, both in their lean form (tools/schema.py:
+no generated titles or null wrappers, shared definitions). The guard validates the arguments
 (once) and hands the body a `ToolCall`; the body sends the request and puts its outcome on the call. The
 SDK's own validation has nothing left to do: the function takes no arguments of its own but the consent
 answer (a `Resolve`d parameter, for operations that ask), and its result is a placeholder the guard replaces.
@@ -23,6 +24,7 @@ from kyc_mcp.models.fields import Output
 from kyc_mcp.table import Operation
 from kyc_mcp.tools.call import ToolCall, guarded_call
 from kyc_mcp.tools.invoke import invoke
+from kyc_mcp.tools.schema import lean
 from kyc_mcp.tools.wait import wait
 
 PLACEHOLDER = CallToolResult(content=[])  # the guard writes the real result from the call's outcome
@@ -94,7 +96,9 @@ def build_tools(operations: tuple[Operation, ...], consent: ConsentHook | None =
             description=op.description,
             annotations=op.annotations,
         )
-        tool.parameters = op.input.model_json_schema()
+        tool.parameters = lean(op.input.model_json_schema())
+        if tool.fn_metadata.output_schema is not None:  # published lean, read before `Tool.output_schema` caches it
+            tool.fn_metadata.output_schema = lean(tool.fn_metadata.output_schema, output=True)
         tool.fn_metadata.output_model = None  # the schema stays published; the guard's result is the model's dump
         tools.append(tool)
     return tools
