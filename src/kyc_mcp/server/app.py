@@ -33,6 +33,7 @@ from kyc_mcp.hosted.kv import KeyValue, MemoryKV
 from kyc_mcp.operations import TABLE
 from kyc_mcp.prompts import build_prompts
 from kyc_mcp.server import protocol
+from kyc_mcp.server.caching import LIST_CACHE_HINTS
 from kyc_mcp.server.resources import build_resources
 from kyc_mcp.server.status import StatusWatch
 from kyc_mcp.signin.conversation import ConversationSignIn, password_sign_in
@@ -144,6 +145,7 @@ def build_server(
         middleware=[Redaction(redactor), AppOnlyTools(), guard, watch],
         extensions=[capture_app(desk)] if in_app and desk is not None else [],
         subscriptions=watch.bus,
+        cache_hints=LIST_CACHE_HINTS,  # the lists are static (server/caching.py)
         **(http or {}),
     )
     if hook is not None:
