@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from benchmarks import redaction
+from benchmarks import redaction, tool_list
 from benchmarks.__main__ import BENCHMARKS
 from benchmarks.measure import QUICK, Report, cli, parse_scale, percentile
 
@@ -46,3 +46,17 @@ def test_a_percentile_is_a_nearest_rank_and_of_no_samples_an_error() -> None:
     assert percentile([0.5], 99) == 0.5
     with pytest.raises(ValueError, match="no samples"):  # a round that recorded nothing says so
         percentile([], 50)
+
+
+def test_the_tool_list_benchmark_counts_both_lists_side_by_side() -> None:
+    """Sizes, not speed: the current tree's row always; the previous release's where git has its commit; and the
+    tokenizer it used named (js-tiktoken's o200k_base, or the approximation without it)."""
+    report = tool_list.run(QUICK)
+    assert_well_formed(report)
+    rows = {row[0]: row for row in report.rows}
+    assert "current tree" in rows and len(report.rows) in (1, 2)
+    for name, tools, size, visible, tokens, with_output in report.rows:
+        assert tools > 0 and size > visible > 0 and with_output > tokens > 0, name
+    assert any(note.startswith("tokens: ") for note in report.notes)
+    counts, how = tool_list.count_tokens(["hello world"])
+    assert counts[0] > 0 and how
