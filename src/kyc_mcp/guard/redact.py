@@ -68,7 +68,7 @@ def _encodings(secret: str) -> set[str]:
 
 def mask_phone(value: str) -> str:
     """A phone number with every digit but the last 2 replaced by `*`; a leading `+` and separators stay
-    (`+6591234567` -> `+*********67`)."""
+    (`+6580001234` -> `+********34`)."""
     shown = sum(ch.isdigit() for ch in value) - 2
     out = []
     for ch in value:
