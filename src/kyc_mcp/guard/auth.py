@@ -107,10 +107,12 @@ class RequestCredentials:
         return "token:" + hashlib.sha256(verified.token.encode()).hexdigest()  # never the token's unverified `sub`
 
     async def ensure_valid(self, api: Api, upstream: Upstream) -> None:
-        token = self.token_for(api)
-        if not token:
+        verified = get_access_token()
+        if verified is None or not verified.token:
             raise KycError(ErrorCode.AUTH_REQUIRED, NO_REQUEST_TOKEN)
-        if expired(token):
+        # The verifier's claims, not a second decode of the token: its `exp` is `expires_at`
+        exp = verified.expires_at if verified.expires_at is not None else _exp(verified.token)
+        if past(exp):
             raise KycError(ErrorCode.TOKEN_EXPIRED, REQUEST_TOKEN_EXPIRED)
 
     async def refresh(self, stale: str | None, upstream: Upstream) -> bool:

@@ -48,6 +48,7 @@ MEMO_ENTRIES = 8192  # texts a call's redactor remembers (repeated values: statu
 MIN_SECRET = 6
 MIN_IDENTITY = 4
 MIN_PERSONAL = 6  # digits of a phone number or date of birth whose echoes are masked (not a year, not "2024")
+ROTATIONS_KEPT = 2  # generations of a rotating secret known: the current pair and the previous one
 MAX_ECHOES = 32  # identity numbers found in one result whose echoes in its text are masked (keeps it linear)
 ECHOED: frozenset[Kind] = frozenset({"identity", "phone", "email", "birth"})  # kinds whose values are echoed
 _ECHO_SEPARATORS = r"[\s./_-]{0,3}"
@@ -64,6 +65,10 @@ def _encodings(secret: str) -> set[str]:
     for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
         forms |= {encoded, encoded.rstrip("=")}
     return {form for form in forms if len(form) >= MIN_SECRET}
+
+
+def _forms(values: Iterable[str | None]) -> frozenset[str]:
+    return frozenset(form for v in values if v and len(v) >= MIN_SECRET for form in _encodings(v))
 
 
 def mask_phone(value: str) -> str:
@@ -163,12 +168,22 @@ def echo_values(value: Any) -> list[tuple[Kind, str]]:
     return found
 
 
+def _unless_same(value: list[Any] | tuple[Any, ...], out: list[Any]) -> list[Any]:
+    """`value` itself when it is a list whose every item redacted to the very object it was, else `out`."""
+    if type(value) is list and all(a is b for a, b in zip(out, value, strict=True)):
+        return value
+    return out
+
+
 class Redactor:
     """Redacts JSON-like values and text; knows the exact secrets the process holds."""
 
     def __init__(self, show_pii: bool = False) -> None:
         self.show_pii = show_pii
         self._secrets: frozenset[str] = frozenset()  # every known secret, in every encoded form
+        self._fixed: frozenset[str] = frozenset()  # the forms added by `add_secrets` (kept for the process)
+        # a holder of rotating secrets (a refreshed sign-in) -> its recent generations' forms, newest last
+        self._slots: dict[str, tuple[frozenset[str], ...]] = {}
         self._echoes: frozenset[tuple[str, str]] = frozenset()  # (kind, value): identity and personal values
         self._echo: re.Pattern[str] | None = None
         self._echo_kinds: dict[str, str] = {}  # an echo's key (`_echo_key`) -> its kind
@@ -187,17 +202,52 @@ class Redactor:
             if fresh - self._echoes:
                 child._echoes = self._echoes | fresh
                 child._echo, child._echo_kinds = _echo_pattern(child._echoes)
-        child._secrets = self._secrets | {form for v in secrets if v and len(v) >= MIN_SECRET for form in _encodings(v)}
+        child._secrets = self._secrets | _forms(secrets)
         child._memo = {}
         return child
 
     def add_secrets(self, values: Iterable[str | None]) -> None:
         """Remember exact secret values (tokens) so they are removed wherever they appear, in any encoding."""
-        fresh = {form for v in values if v and len(v) >= MIN_SECRET for form in _encodings(v)}
+        fresh = _forms(values)
         with self._lock:
+            self._fixed = self._fixed | fresh
             self._secrets = self._secrets | fresh
             if self._memo is not None:
                 self._memo = {}
+
+    def rotate_secrets(self, slot: str, values: Iterable[str | None], keep: int = ROTATIONS_KEPT) -> None:
+        """`values` are now the secrets of `slot` (one holder's rotating tokens: a refreshed access and refresh
+        token). Its previous `keep - 1` generations stay known (a log line or an answer in flight may still hold
+        them); older ones are forgotten, so a process that refreshes hourly for weeks holds a bounded set."""
+        fresh = _forms(values)
+        with self._lock:
+            generations = self._slots.get(slot, ())
+            if not generations or generations[-1] != fresh:
+                generations = (*generations, fresh)
+            slots = {**self._slots, slot: generations[-max(keep, 1) :]}  # copied: a scoped child shares the old
+            dropped = frozenset().union(*generations[: -max(keep, 1)])
+            self._set_slots(slots, dropped, fresh)
+
+    def forget_secrets(self, slot: str) -> None:
+        """Forget every generation of `slot`'s secrets (those also added otherwise stay)."""
+        with self._lock:
+            slots = dict(self._slots)
+            dropped = frozenset().union(*slots.pop(slot, ()))
+            self._set_slots(slots, dropped, frozenset())
+
+    def _set_slots(
+        self, slots: dict[str, tuple[frozenset[str], ...]], dropped: frozenset[str], fresh: frozenset[str]
+    ) -> None:
+        live = self._fixed.union(*(generation for generations in slots.values() for generation in generations))
+        self._slots = slots
+        self._secrets = (self._secrets - (dropped - live)) | fresh
+        if self._memo is not None:
+            self._memo = {}
+
+    @property
+    def secret_count(self) -> int:
+        """How many secret forms this redactor removes (each secret counts once per encoding)."""
+        return len(self._secrets)
 
     def text(self, text: str) -> str:
         memo = self._memo
@@ -244,12 +294,16 @@ class Redactor:
         if isinstance(value, dict):
             return self._dict(value, None, depth)
         if isinstance(value, list | tuple):
-            return [self._value(v, None, depth + 1) for v in value]
+            return _unless_same(value, [self._value(v, None, depth + 1) for v in value])
         return value
 
     def _dict(self, value: dict[Any, Any], inherited: Kind | None, depth: int) -> dict[str, Any]:
+        """The redacted dict, or `value` itself when nothing in it changed (every key and value redacted to the
+        very object it was: `text` returns its argument when there is nothing to remove), so a clean result is
+        neither copied nor compared with its copy."""
         out: dict[str, Any] = {}
         memo = self._memo if self._memo is not None else {}
+        same = type(value) is dict
         for k, v in value.items():  # the hottest loop of redaction: memo and cache lookups inlined
             name = k if isinstance(k, str) else str(k)
             clean = memo.get(name) or self.text(name)
@@ -257,10 +311,11 @@ class Redactor:
                 clean += "'"
             kind = (KINDS[name] if name in KINDS else key_kind(name)) or inherited
             if kind is None and isinstance(v, str) and v[:1] not in JSON_STARTS and not v[:1].isspace():
-                out[clean] = memo.get(v) or self.text(v)
+                out[clean] = redacted = memo.get(v) or self.text(v)
             else:
-                out[clean] = self._value(v, kind, depth + 1)
-        return out
+                out[clean] = redacted = self._value(v, kind, depth + 1)
+            same = same and clean is k and redacted is v
+        return value if same else out
 
     def _keyed(self, value: Any, kind: Kind, depth: int) -> Any:
         """A value found under a secret, identity or base64 name."""
@@ -271,7 +326,7 @@ class Redactor:
         if isinstance(value, dict):
             return self._dict(value, kind, depth)
         if isinstance(value, list | tuple):
-            return [self._keyed(v, kind, depth + 1) for v in value]
+            return _unless_same(value, [self._keyed(v, kind, depth + 1) for v in value])
         if kind == "identity":
             return str(value) if self.show_pii else mask_identity(str(value))
         if kind in PERSONAL_KINDS:
@@ -296,7 +351,7 @@ class Redactor:
             except (ValueError, RecursionError):
                 return self.text(value)
             clean = self._value(parsed, None, depth + 1)
-            return value if clean == parsed else to_text(clean)
+            return value if clean is parsed else to_text(clean)  # unchanged is the very object: no compare
         return self.text(value)
 
     def json_text(self, text: str) -> str:

@@ -12,6 +12,10 @@ so a client that was away too long gets no replay and retries its request). That
 several: a stateful session lives on the replica that opened it (its transport is in memory), so the load
 balancer must route a session's requests, reconnections included, to that replica anyway. Stateless serving
 (`--stateless`) and `--json-response` have no SSE streams to resume and no store.
+
+An event is kept as its JSON text (the one encoding that sizes it), never as the message's object tree, and equal
+large texts are one shared string: the `tools/list` answer every session gets is kept once for all sessions,
+not once per session (about 200 KB of objects each before, issue 18). A replay parses the text back.
 """
 
 from __future__ import annotations
@@ -22,11 +26,33 @@ from uuid import uuid4
 
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.types import JSONRPCMessage
+from mcp.types import JSONRPCMessage, jsonrpc_message_adapter
 
 RETRY_MS = 2000  # the `retry:` field: how long a client waits before reconnecting to a stream that dropped
 MAX_EVENTS = 128  # per session
 MAX_BYTES = 1024 * 1024  # per session, of the events' JSON
+# Events of this many characters are shared between sessions when equal (a list answer); the process shares at
+# most SHARED_CHARS of them, the least recently stored going first.
+SHARED_MIN_CHARS, SHARED_MAX_CHARS, SHARED_CHARS = 1024, 256 * 1024, 4 * 1024 * 1024
+_shared: OrderedDict[str, str] = OrderedDict()  # an event's JSON -> the one copy every session keeps
+_shared_chars = 0
+
+
+def _one_copy(text: str) -> str:
+    """The process's one copy of this event's JSON when it is large (equal answers of many sessions)."""
+    global _shared_chars
+    if not SHARED_MIN_CHARS <= len(text) <= SHARED_MAX_CHARS:
+        return text
+    known = _shared.get(text)
+    if known is not None:
+        _shared.move_to_end(text)
+        return known
+    _shared[text] = text
+    _shared_chars += len(text)
+    while _shared_chars > SHARED_CHARS:
+        _, dropped = _shared.popitem(last=False)
+        _shared_chars -= len(dropped)
+    return text
 
 
 class SessionEventStore(EventStore):
@@ -34,17 +60,17 @@ class SessionEventStore(EventStore):
 
     def __init__(self, max_events: int = MAX_EVENTS, max_bytes: int = MAX_BYTES) -> None:
         self.max_events, self.max_bytes = max_events, max_bytes
-        self._events: OrderedDict[EventId, tuple[StreamId, JSONRPCMessage | None, int]] = OrderedDict()
+        self._events: OrderedDict[EventId, tuple[StreamId, str | None]] = OrderedDict()  # the JSON of each
         self._bytes = 0
 
     async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
         event_id = uuid4().hex
-        size = 0 if message is None else len(message.model_dump_json(by_alias=True, exclude_unset=True))
-        self._events[event_id] = (stream_id, message, size)
-        self._bytes += size
+        text = None if message is None else _one_copy(message.model_dump_json(by_alias=True, exclude_unset=True))
+        self._events[event_id] = (stream_id, text)
+        self._bytes += len(text or "")
         while self._events and (len(self._events) > self.max_events or self._bytes > self.max_bytes):
-            _, (_, _, dropped) = self._events.popitem(last=False)
-            self._bytes -= dropped
+            _, (_, dropped) = self._events.popitem(last=False)
+            self._bytes -= len(dropped or "")
         return event_id
 
     async def replay_events_after(self, last_event_id: EventId, send_callback: EventCallback) -> StreamId | None:
@@ -54,8 +80,9 @@ class SessionEventStore(EventStore):
             return None
         stream_id = self._events[last_event_id][0]
         after = False
-        for event_id, (stream, message, _) in list(self._events.items()):
-            if after and stream == stream_id and message is not None:
+        for event_id, (stream, text) in list(self._events.items()):
+            if after and stream == stream_id and text is not None:
+                message = jsonrpc_message_adapter.validate_json(text, by_name=False)
                 await send_callback(EventMessage(message, event_id))
             after = after or event_id == last_event_id
         return stream_id

@@ -41,6 +41,7 @@ class LocalCredentials:
         self.base_url = settings.api_base_url
         self._store = store
         self._redactor = redactor
+        self._slot = f"signin:{id(self)}"  # this holder's rotating tokens in the redactors
         self._cardholder = _secret(settings.cardholder_access_token)  # its own token, never refreshed
         self._tokens: dict[Api, str | None] = {"masterpay": None, "cardholder": self._cardholder}
         self._refresh: str | None = None
@@ -55,8 +56,10 @@ class LocalCredentials:
         self._adopt(self._stored())
 
     def _remember(self, secrets: list[str | None]) -> None:
-        self._redactor.add_secrets(secrets)
-        PROCESS_REDACTOR.add_secrets(secrets)
+        """The current pair replaces the one before last: the redactors know this pair and the previous one (a
+        log line or an answer in flight may still hold it), never every pair of a week of hourly refreshes."""
+        self._redactor.rotate_secrets(self._slot, secrets)
+        PROCESS_REDACTOR.rotate_secrets(self._slot, secrets)
 
     def _use(self, tokens: Tokens) -> None:
         self._remember([tokens.access, tokens.refresh])
