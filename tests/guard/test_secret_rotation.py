@@ -72,3 +72,16 @@ def test_rotation_keeps_secrets_added_otherwise_and_forget_drops_a_slot() -> Non
     scoped = redactor.scoped((), secrets=["call-bearer-token"])
     redactor.rotate_secrets("c", ["c-token-1"])
     assert scoped.text("call-bearer-token") == REDACTED and redactor.text("call-bearer-token") == "call-bearer-token"
+
+
+def test_the_configured_cardholder_token_is_a_known_secret_even_when_opaque() -> None:
+    """AIOT_CARDHOLDER_ACCESS_TOKEN is never refreshed, so no rotation registers it: it must be known from the start
+    (an opaque token has no JWT shape for the text rules to catch)."""
+    opaque = f"ch-{secrets.token_urlsafe(24)}"
+    redactor = Redactor()
+    local.LocalCredentials(
+        Settings(api_base_url="https://platform.invalid", cardholder_access_token=opaque), redactor, None
+    )
+    for known in (redactor, PROCESS_REDACTOR):
+        cleaned = known.text(f"the service echoed {opaque} back")
+        assert opaque not in cleaned and REDACTED in cleaned

@@ -44,6 +44,8 @@ class LocalCredentials:
         self._slot = f"signin:{id(self)}"  # this holder's rotating tokens in the redactors
         self._cardholder = _secret(settings.cardholder_access_token)  # its own token, never refreshed
         self._tokens: dict[Api, str | None] = {"masterpay": None, "cardholder": self._cardholder}
+        for known in (redactor, PROCESS_REDACTOR):  # a configured secret like any other (never rotated)
+            known.add_secrets([self._cardholder])
         self._refresh: str | None = None
         self._lock = anyio.Lock()
         self._decoded: dict[str, tuple[str, Any]] = {}  # token -> (principal, exp), decoded once per token
