@@ -140,6 +140,7 @@ class LocalCredentials:
             if access != stale and access not in self._tokens.values() and not past(self._decode(access)[1]):
                 return self._adopt(login)
             self._refresh = _secret(login.refresh_token) or self._refresh
+            self._remember([self._tokens["masterpay"], self._refresh])  # known before it is spent
         if not await self._spend(self._refresh, upstream):
             return False
         saved = StoredLogin(
