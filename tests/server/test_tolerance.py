@@ -209,9 +209,9 @@ async def test_metadata_values_may_be_strings_or_objects_with_a_code_or_name(
         }
         assert metadata["nationalities"] == [{"code": "sg", "name": "Singaporean"}, "MY", "Thai"]
         assert metadata["countries"] == [{"code": "SG", "name": "Singapore"}, {"name": "Malaysia"}]
-        state = await store.get(PRINCIPAL)
-        assert state.occupations == ["Students", "Retirees", "Freelancer"]
-        assert (state.nationality_codes, state.country_codes) == (["SG", "MY"], ["SG"])
+        choices = await store.choices((await store.get(PRINCIPAL)).choices or "")
+        assert choices is not None and choices.occupations == ["Students", "Retirees", "Freelancer"]
+        assert (choices.nationality_codes, choices.country_codes) == (["SG", "MY"], ["SG"])
 
         await ok(client, "create_masterpay_user")
         await ok(client, "update_profile", {"occupation": "Students", "nationality": "MY", "country": "SG"})
@@ -225,7 +225,8 @@ async def test_metadata_of_country_names_alone_does_not_refuse_every_code(
     upstream.bodies[METADATA] = masterpay({"occupations": ["Students"], "countries": ["Singapore", "Malaysia"]})
     async with connect() as client:
         await ok(client, "get_kyc_metadata")
-        assert (await store.get(PRINCIPAL)).country_codes == []
+        choices = await store.choices((await store.get(PRINCIPAL)).choices or "")
+        assert choices is not None and choices.country_codes == []
         await ok(client, "create_masterpay_user")
         await ok(client, "update_profile", {"country": "SG"})
 

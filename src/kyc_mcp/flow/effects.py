@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from kyc_mcp.flow.facts import FLOWS, Fact
 from kyc_mcp.flow.references import document_key, remember, stored_path
-from kyc_mcp.guard.state import FlowState
+from kyc_mcp.guard.state import FlowState, MetadataChoices
 from kyc_mcp.upstream import Api
 from kyc_mcp.vocabulary import ACTIVE_STATUSES, status_of
 
@@ -161,13 +161,17 @@ def _codes(values: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class RemembersChoices(RecordsNoFact):
-    """Remember the metadata's occupations, nationality codes and country codes (update_profile's values)."""
+    """Remember the metadata's occupations, nationality codes and country codes (update_profile's values): the
+    state refers to them by digest, and the store keeps them once for every principal."""
 
     def apply(self, change: Change) -> None:
-        state, output = change.state, change.output
-        state.occupations = [str(o) for o in output.get("occupations") or []]
-        state.nationality_codes = _codes(output.get("nationalities"))
-        state.country_codes = _codes(output.get("countries"))
+        output = change.output
+        choices = MetadataChoices(
+            occupations=[str(o) for o in output.get("occupations") or []],
+            nationality_codes=_codes(output.get("nationalities")),
+            country_codes=_codes(output.get("countries")),
+        )
+        change.state.record_choices(choices)
 
 
 def apply(effects: tuple[Effect, ...], change: Change) -> None:

@@ -18,7 +18,7 @@ from kyc_mcp.errors import ErrorCode, KycError, NextStep
 from kyc_mcp.flow.evidence import Reads
 from kyc_mcp.flow.facts import Evidence, Fact
 from kyc_mcp.flow.references import document_key, stored_path, unambiguous
-from kyc_mcp.guard.state import FlowState
+from kyc_mcp.guard.state import FlowState, MetadataChoices
 from kyc_mcp.vocabulary import SUBMIT_REQUIRED_FIELDS, WALLET_REQUIRED_PROFILE_FIELDS, document_type_of, status_of
 
 IDENTITY_DOCUMENTS = frozenset({"PassportFront", "PassportBack", "NationalIdFront", "NationalIdBack"})
@@ -45,9 +45,11 @@ class Call:
     state: FlowState
     evidence: Reads
     steps: Steps
+    choices: Callable[[str], Awaitable[MetadataChoices | None]] | None = None  # the store's, by digest
 
 
 Check = Callable[[Call], Awaitable[None]]
+METADATA_FIELDS = ("occupation", "nationality", "country")
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,20 @@ async def _no_active_cardholder_kyc(call: Call) -> None:
 
 
 async def _metadata_values(call: Call) -> None:
-    allowed = {
-        "occupation": call.state.occupations,
-        "nationality": call.state.nationality_codes,
-        "country": call.state.country_codes,
-    }
+    digest = call.state.choices
+    if digest is None or call.choices is None or all(call.args.get(name) is None for name in METADATA_FIELDS):
+        return
+    choices = await call.choices(digest)  # stored once for every principal, read only when a value is set
+    if choices is None:  # the store lost them (evicted): they are recorded again by reading the metadata
+        step = call.steps.step(Fact.METADATA, "read the valid values again")
+        raise KycError(
+            ErrorCode.FLOW_ORDER,
+            f"the valid occupation, nationality and country values are no longer known; read them again with "
+            f"{step.tool}, then call {call.tool} again; nothing was sent",
+            next_steps=[step],
+        )
+    allowed = {"occupation": choices.occupations, "nationality": choices.nationality_codes}
+    allowed["country"] = choices.country_codes
     for name, values in allowed.items():
         value = call.args.get(name)
         if value is not None and values and value not in values:

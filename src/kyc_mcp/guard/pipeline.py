@@ -219,7 +219,8 @@ class Guard:
         state = await self.store.get(self._principal())
         reads = Reads(partial(self._read, call.server.upstream))
         await requirements.check(
-            call.op.requires, requirements.Call(call.op.name, call.arguments, state, reads, self.table)
+            call.op.requires,
+            requirements.Call(call.op.name, call.arguments, state, reads, self.table, self.store.choices),
         )
         return state
 

@@ -2,20 +2,23 @@
 `redis_store.py`).
 
 The state holds facts the guard recorded (steps done, uploaded paths, hashes of validated document numbers,
-the metadata's allowed values); never a token, a password or an identity number in clear. A store also lends
-named locks per principal (`async with store.lock(principal, "submit")`), which the guard holds around each
-non-idempotent submission so that concurrent ones of one user are sent one at a time.
+the digest of the metadata's allowed values); never a token, a password or an identity number in clear. The
+allowed values themselves are stored once for every principal, under their digest (`StateStore.choices`).
+
+A store also lends named locks per principal (`async with store.lock(principal, "submit")`), which the guard
+holds around each non-idempotent submission so that concurrent ones of one user are sent one at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from kyc_mcp.config import Settings
 from kyc_mcp.errors import ErrorCode, KycError
@@ -25,13 +28,32 @@ DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 DEFAULT_LOCK_WAIT_SECONDS = 45.0
 
 
+class MetadataChoices(BaseModel):
+    """The metadata's values update_profile accepts: the same for every principal, so stored once."""
+
+    occupations: list[str] = Field(default_factory=list)
+    nationality_codes: list[str] = Field(default_factory=list)
+    country_codes: list[str] = Field(default_factory=list)
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
 class FlowState(BaseModel):
     facts: set[Fact] = Field(default_factory=set)
     uploaded_paths: list[str] = Field(default_factory=list)
     validated_documents: list[str] = Field(default_factory=list)  # hashes of (document_type, number_id)
-    occupations: list[str] = Field(default_factory=list)
-    nationality_codes: list[str] = Field(default_factory=list)
-    country_codes: list[str] = Field(default_factory=list)
+    choices: str | None = None  # the digest of the metadata's values (`StateStore.choices`), not the values
+    _recorded: MetadataChoices | None = PrivateAttr(default=None)  # values a change recorded, for the store
+
+    def record_choices(self, choices: MetadataChoices) -> None:
+        """Refer to `choices`; the store that writes this state stores them too (once, shared by digest)."""
+        self.choices = choices.digest()
+        self._recorded = choices
+
+    def recorded_choices(self) -> MetadataChoices | None:
+        """The values a change recorded with `record_choices`, which the store must keep under their digest."""
+        return self._recorded
 
 
 Update = Callable[[FlowState], None]
@@ -47,7 +69,14 @@ class StateStore(Protocol):
 
     async def get(self, principal: str) -> FlowState: ...
 
-    async def update(self, principal: str, change: Update) -> FlowState: ...
+    async def update(self, principal: str, change: Update) -> FlowState:
+        """Apply `change` to the latest state and write it; values it recorded (`record_choices`) are kept under
+        their digest, for as long as the longest-lived state that refers to them."""
+        ...
+
+    async def choices(self, digest: str) -> MetadataChoices | None:
+        """The metadata's values a state refers to by `digest`; None when the store no longer has them."""
+        ...
 
     def lock(self, principal: str, name: str) -> AbstractAsyncContextManager[None]:
         """Hold the principal's lock `name`, waiting for it for a bounded time, else raise `busy()`."""
@@ -91,6 +120,7 @@ class MemoryStore:
         self._ttl = ttl
         self._clock = clock
         self._states: dict[str, tuple[float, str]] = {}  # principal -> (expiry, the state's JSON)
+        self._choices: dict[str, tuple[float, MetadataChoices]] = {}  # digest -> (expiry, the values)
         self._lock = anyio.Lock()
         self._updates = 0
         self._lock_wait = lock_wait
@@ -112,10 +142,20 @@ class MemoryStore:
             change(state)
             now = self._clock()
             self._states[principal] = (now + self._ttl, state.model_dump_json())
+            if state.choices is not None:  # kept as long as the longest-lived state referring to them
+                recorded = state.recorded_choices() or self._choices.get(state.choices, (0.0, None))[1]
+                if recorded is not None:
+                    self._choices[state.choices] = (now + self._ttl, recorded)
             self._updates += 1
             if self._updates % self.SWEEP_EVERY == 0:
                 self._states = {p: entry for p, entry in self._states.items() if entry[0] >= now}
+                self._choices = {d: entry for d, entry in self._choices.items() if entry[0] >= now}
             return state
+
+    async def choices(self, digest: str) -> MetadataChoices | None:
+        entry = self._choices.get(digest)
+        live = entry is not None and entry[0] >= self._clock()
+        return entry[1].model_copy(deep=True) if entry is not None and live else None
 
     @asynccontextmanager
     async def lock(self, principal: str, name: str) -> AsyncIterator[None]:
