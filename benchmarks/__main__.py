@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import cold_start, guard_cost, http_throughput, redaction, tool_list, upload
+from benchmarks import cold_start, guard_cost, http_throughput, redaction, replicas, tool_list, upload
 from benchmarks.measure import parse_scale, profiled, quiet
 
 # ---------------------------------------------------------------------------------------- the benchmarks
@@ -30,6 +30,7 @@ BENCHMARKS: tuple[ModuleType, ...] = (
     cold_start,
     upload,
     http_throughput,
+    replicas,
     tool_list,
 )
 # --------------------------------------------------------------------------------------------------------

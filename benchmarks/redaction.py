@@ -1,21 +1,33 @@
-"""Redaction throughput: a call's redactor (`Redactor().scoped(...)`, fresh for each call as the middleware makes
-it) on a tool's structured content (`value`) and on JSON text (`json_text`), with a minimal recursive copy in pure
-Python as the reference (the floor of any structural walk), side by side in one interleaved run on two kinds of
-input:
+"""Redaction, measured fairly (issue 18): every figure is a ratio to a copy walk of the same structure (a minimal
+recursive copy in pure Python that redacts nothing: the floor of any structural walk), timed in the same
+interleaved rounds. The redactor holds a realistic number of secrets: a stdio server's rotation window after a
+week of hourly refreshes (`rotate_secrets`: the current access and refresh token and the previous pair) plus a
+hosted request's bearer token and its grant's two platform tokens, 7 secrets in all (each in its plain, base64
+and URL-encoded forms).
 
-- realistic JSON results of 10 KB, 1 MB and 10 MB (the scale's sizes). Targets: >= 50 MB/s at every size, and
-  linear growth (per-byte cost at the largest size within 1.5x of the smallest's).
-- adversarial inputs from 10 KB to 4 MiB (tests/adversarial/corpus.py): runs that make backtracking patterns or
-  per-position rescans quadratic (`eyJa-eyJa-...`, long digit runs, `password=password=...`, many `://`,
-  zero-width characters between digits, a long camelCase key) and the whole planted corpus tiled (every field
-  has something to redact). Reported per byte (ns/byte); target: linear growth (per-byte cost at 4 MiB within 2x
-  of 10 KB's: a quadratic cost would be 420x).
+Four paths are timed on each input:
+- `middleware, Guarded`: `Redaction.__call__` (the whole middleware: the call's redactor, the redacting session,
+  the structural redaction, and the encode of the text block) around a handler returning a guard's `Guarded`
+  tool result;
+- `middleware, plain dict`: the same around a handler returning a plain result whose text block holds the JSON
+  text (a resource read: `json_text` parses it and redacts it structurally);
+- `value`: the call's redactor on the structure alone (`Redactor.value`), the walk without the middleware;
+- `reference: copy walk`, the denominator (and `reference: copy walk + encode`, the walk plus `json.dumps`, for
+  the paths that write text).
 
-On a one-string input the reference walk costs next to nothing (it copies one dict): there the redactor's
-ns/byte is its whole cost; the tiled corpus and the realistic results are where the comparison is like for like.
-The inputs are interleaved in rounds; a small one is repeated within a round to fill at least 50 ms. Ratios are
-medians over rounds of the per-round ratio. A scale whose sizes are not `FULL`'s (`--quick`, `--sizes`) uses its
-sizes for the adversarial inputs too.
+Inputs: realistic JSON results of 10 KB, 1 MB and 10 MB (the scale's sizes), and adversarial inputs from 10 KB
+to 4 MiB: runs from tests/adversarial/corpus.py that make backtracking patterns or per-position rescans
+quadratic (long digit runs, near-JWTs `eyJa-eyJa-...`, `password=password=...`, zero-width characters between
+digits), the whole planted corpus tiled (every field has something to redact), JSON nested in strings (a list of
+records whose field is JSON text holding JSON text holding a JWT and a card number) and many secret-looking keys
+(every key a secret or identity word in some spelling). Reported per byte at each size with the ratio to the
+copy walk; target (issue 18, part 3): per-byte cost linear, the largest size's within 2x of the smallest's (a
+quadratic cost would be 420x from 10 KB to 4 MiB).
+
+On a one-string input the copy walk costs next to nothing (it copies one dict), so the ratio there is large and
+says only that the redactor reads the string; the per-byte growth is the figure that matters. A small input is
+repeated within a round to fill at least 50 ms. Ratios are medians over rounds of the per-round ratio. A scale
+whose sizes are not `FULL`'s (`--quick`, `--sizes`) uses its sizes for the adversarial inputs too.
 """
 
 from __future__ import annotations
@@ -26,30 +38,39 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
+from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
 
 from benchmarks.measure import FULL, Report, Scale, Target, cli, interleaved, size_label
+from kyc_mcp.errors import to_text
+from kyc_mcp.guard.middleware import Redaction
+from kyc_mcp.guard.pipeline import SHELL, Guarded
 from kyc_mcp.guard.redact import Redactor
-from tests.adversarial.corpus import RUNS
+from tests.adversarial.corpus import CARD, JWTS, PASSPORT, RUNS, TOKEN
 
-TARGET_MB_PER_S = 50.0
 LINEAR_GROWTH = 1.5  # per-byte cost, largest realistic size vs smallest
-ADVERSARIAL_GROWTH = 2.0  # per-byte cost, 4 MiB vs 10 KB of an adversarial input
+ADVERSARIAL_GROWTH = 2.0  # per-byte cost, 4 MiB vs 10 KB of an adversarial input (issue 18, part 3: linear)
 MIN_SECONDS = 0.05  # a timing shorter than this is repeated and averaged
 ADVERSARIAL_SIZES = (10_000, 100_000, 1_000_000, 4 * 1024 * 1024)
-ADVERSARIAL = (  # names in RUNS: one of each kind of trap, and the tiled corpus
+REFRESHES = 168  # a week of hourly refreshes of a stdio server's sign-in
+NESTED = "JSON nested in strings"
+SECRET_KEYS = "many secret-looking keys"
+ADVERSARIAL = (  # names in RUNS (one of each kind of trap, and the tiled corpus), then the two built here
     "text 'eyJa-' repeated",
     "text '4' repeated",
     "text '4111 ' repeated",
     "text 'password=' repeated",
-    "text 'a://' repeated",
     "text '1\\u200b' repeated",
-    "a long camelCase key",
     "the corpus, tiled",
+    NESTED,
+    SECRET_KEYS,
 )
 REALISTIC = "realistic results"
+WALK = "reference: copy walk"
 Key = tuple[str, int]  # (input, size)
 
 
@@ -75,19 +96,43 @@ def record(index: int) -> dict[str, Any]:
     return item
 
 
+def _filled(size: int, item: Callable[[int], Any]) -> list[Any]:
+    """Items `item(0)`, `item(1)`, ... until their JSON list is `size` bytes or just over."""
+    items: list[Any] = []
+    length = 2
+    while length < size:
+        items.append(item(len(items)))
+        length += len(json.dumps(items[-1], separators=(",", ":")).encode()) + 1
+    return items
+
+
 def payload(size: int) -> dict[str, Any]:
     """A result whose JSON text is `size` bytes or just over (one record more)."""
-    items: list[dict[str, Any]] = []
-    length = len('{"items":[],"total":}') + len(str(size))
-    while length < size:
-        items.append(record(len(items)))
-        length += len(json.dumps(items[-1], separators=(",", ":")).encode()) + 1
+    items = _filled(size, record)
     return {"items": items, "total": len(items)}
+
+
+def _nested(index: int) -> dict[str, Any]:
+    """A record whose field is JSON text holding JSON text that holds a JWT, a card number and a passport."""
+    jwt = next(iter(JWTS.values()))
+    inner = json.dumps({"token": jwt, "note": f"card {CARD} on file", "passport": PASSPORT, "n": index})
+    return {"id": index, "upstream": json.dumps({"status": "ok", "body": inner, "trace": [inner[:40]]})}
+
+
+SPELLINGS = ("password{}", "api_key_{}", "apiKey{}", "ACCESS-TOKEN-{}", "client.secret.{}", "passportNumber{}")
+
+
+def _secret_keys(index: int) -> dict[str, Any]:
+    return {spelling.format(index): f"{TOKEN}{index}" for spelling in SPELLINGS}
 
 
 def adversarial(name: str, size: int) -> Any:
     """An adversarial input of about `size` bytes of JSON, as a tool's structured content: a text run is a
     result's one string field."""
+    if name == NESTED:
+        return {"items": _filled(size, _nested)}
+    if name == SECRET_KEYS:
+        return {"items": _filled(size, _secret_keys)}
     built = RUNS[name](size)
     return {"message": built} if isinstance(built, str) else {"items": built} if isinstance(built, list) else built
 
@@ -101,16 +146,80 @@ def walk(value: Any) -> Any:
     return value
 
 
-def _call_redactor() -> Redactor:
-    """A fresh redactor for one call, as the redaction middleware makes for each call (`scoped`)."""
-    return Redactor().scoped(())
+def _token(rng: random.Random, length: int = 43) -> str:
+    return "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(length)
+    )
+
+
+def process_redactor() -> Redactor:
+    """The process's redactor with a realistic load of secrets: a week of hourly refreshes of one sign-in (the
+    rotation window keeps the current pair and the previous one: 4 secrets), plus a hosted request's bearer and
+    its grant's access and refresh platform tokens (3 more; the middleware's call redactor would add them per
+    request, here they are known from the start, which costs the same per text)."""
+    rng = random.Random(18)
+    redactor = Redactor()
+    for _ in range(REFRESHES):
+        redactor.rotate_secrets("signin", [_token(rng), _token(rng)])
+    redactor.add_secrets([_token(rng), f"eyJhbGciOiJIUzI1NiJ9.{_token(rng, 80)}.{_token(rng)}", _token(rng)])
+    return redactor
+
+
+BASE = process_redactor()
+SECRETS = 7
+
+
+def _context(method: str, params: dict[str, Any]) -> ServerRequestContext[Any, Any]:
+    connection = SimpleNamespace(
+        protocol_version="2025-11-25", state={}, outbound=None
+    )  # never sent on: the handler returns
+    session = ServerSession(None, connection)  # type: ignore[arg-type]
+    return ServerRequestContext(
+        session=session,
+        lifespan_context=None,
+        protocol_version="2025-11-25",
+        method=method,
+        params=params,
+        request_id=1,
+    )
+
+
+MIDDLEWARE = Redaction(BASE)
+TOOL_CALL = _context("tools/call", {"name": "get_profile", "arguments": {}})
+RESOURCE_READ = _context("resources/read", {"uri": "kyc://profile"})
+
+
+def _through_middleware(context: ServerRequestContext[Any, Any], result: Any) -> Any:
+    async def handler(ctx: Any) -> Any:
+        return result
+
+    async def call() -> Any:
+        return await MIDDLEWARE(context, handler)
+
+    coroutine = call()
+    try:  # the middleware never awaits anything but the handler: run it to completion without an event loop
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("the middleware suspended")
+
+
+def guarded(value: Any) -> Any:
+    return _through_middleware(TOOL_CALL, Guarded(shell=SHELL, payload=value, is_error=False))
+
+
+def plain(text: str) -> Any:
+    return _through_middleware(RESOURCE_READ, {"contents": [{"uri": "kyc://profile", "text": text}]})
 
 
 FUNCTIONS: dict[str, tuple[Callable[[Any], Any], bool]] = {  # name -> (function, takes the JSON text)
-    "value": (lambda result: _call_redactor().value(result), False),
-    "json_text": (lambda text: _call_redactor().json_text(text), True),
-    "reference: bare copy walk": (walk, False),
+    "middleware, Guarded": (guarded, False),
+    "middleware, plain dict": (plain, True),
+    "value": (lambda result: BASE.scoped(()).value(result), False),
+    WALK: (walk, False),
+    "reference: copy walk + encode": (lambda result: to_text(walk(result)), False),
 }
+TIMED = ("middleware, Guarded", "middleware, plain dict", "value")  # the paths with growth targets
 
 
 def _seconds(function: Callable[[Any], Any], argument: Any) -> float:
@@ -136,42 +245,42 @@ def _inputs(scale: Scale) -> dict[Key, tuple[Any, str, int]]:
     return inputs
 
 
-def _targets(report: Report, per_byte: dict[Key, list[list[float]]], name: str, index: int) -> None:
-    """Throughput (realistic results only) and linear growth (largest size vs smallest) of one function."""
-    for source in (REALISTIC, *ADVERSARIAL):
-        sizes = sorted(size for kind, size in per_byte if kind == source)
-        if source == REALISTIC:
-            for size in sizes:
-                speed = 1e-6 / statistics.median(run[index] for run in per_byte[(source, size)])
-                report.targets.append(Target(f"{name} MB/s at {size_label(size)}", speed, TARGET_MB_PER_S, False))
-        largest, smallest = per_byte[(source, sizes[-1])], per_byte[(source, sizes[0])]
-        growth = statistics.median(a[index] / b[index] for a, b in zip(largest, smallest, strict=True))
-        bound = LINEAR_GROWTH if source == REALISTIC else ADVERSARIAL_GROWTH
-        label = f"{name} per-byte cost on {source}, {size_label(sizes[-1])} vs {size_label(sizes[0])} (linear)"
-        report.targets.append(Target(label, growth, bound))
-
-
 def measure(scale: Scale) -> Report:
+    assert BASE.secret_count >= SECRETS, BASE.secret_count  # each secret in several encoded forms
     report = Report(
-        f"Redaction throughput, realistic and adversarial inputs (median of {scale.rounds} interleaved rounds)",
-        ["size", "bytes", "input", "function", "median ms", "MB/s", "ns/byte"],
+        f"Redaction as a ratio to the copy walk, {SECRETS} secrets known, through the middleware "
+        f"(median of {scale.rounds} interleaved rounds)",
+        ["size", "bytes", "input", "path", "ns/byte", "x copy walk"],
     )
     inputs = _inputs(scale)
+    names = list(FUNCTIONS)
 
     async def one_round(key: Key) -> list[float]:
         value, text, length = inputs[key]
         return [_seconds(function, text if textual else value) / length for function, textual in FUNCTIONS.values()]
 
     per_byte = anyio.run(lambda: interleaved(scale.rounds, {key: (lambda k=key: one_round(k)) for key in inputs}))
-    for index, name in enumerate(FUNCTIONS):
-        for (source, size), (_, _, length) in inputs.items():
-            seconds_per_byte = statistics.median(run[index] for run in per_byte[(source, size)])
-            milliseconds = seconds_per_byte * length * 1000
-            report.rows.append(
-                [size_label(size), length, source, name, milliseconds, 1e-6 / seconds_per_byte, seconds_per_byte * 1e9]
-            )
-        if not name.startswith("reference"):
-            _targets(report, per_byte, name, index)
+    walk_index = names.index(WALK)
+    for source in dict.fromkeys(kind for kind, _ in inputs):  # each input's paths, each path's sizes in order
+        for index, name in enumerate(names):
+            for size in sorted(size for kind, size in inputs if kind == source):
+                runs = per_byte[(source, size)]
+                ns = statistics.median(run[index] for run in runs) * 1e9
+                ratio = statistics.median(run[index] / run[walk_index] for run in runs)
+                report.rows.append([size_label(size), inputs[(source, size)][2], source, name, ns, ratio])
+    for source in (REALISTIC, *ADVERSARIAL):
+        sizes = sorted(size for kind, size in per_byte if kind == source)
+        largest, smallest = per_byte[(source, sizes[-1])], per_byte[(source, sizes[0])]
+        for name in TIMED:
+            index = names.index(name)
+            growth = statistics.median(a[index] / b[index] for a, b in zip(largest, smallest, strict=True))
+            bound = LINEAR_GROWTH if source == REALISTIC else ADVERSARIAL_GROWTH
+            label = f"{name}, per-byte cost on {source}, {size_label(sizes[-1])} / {size_label(sizes[0])} (linear)"
+            report.targets.append(Target(label, growth, bound))
+    report.notes.append(
+        f"the redactor knows {SECRETS} secrets ({BASE.secret_count} encoded forms): a stdio sign-in's rotation "
+        f"window after {REFRESHES} hourly refreshes and a hosted request's bearer and two platform tokens"
+    )
     return report
 
 
