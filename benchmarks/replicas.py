@@ -6,8 +6,9 @@ one-replica variant sends everything to the first. The variants alternate in int
 
 The load: concurrent MCP clients (32 at full scale, one sandbox user each, so 32 principals), every one
 connected and warm before the clock starts, calling `get_profile` in a loop for the scale's seconds. Reported:
-calls/s, p50/p99, the replicas' CPU per call (user + system time of the server processes, from /proc), and the
-commands Redis ran per call (INFO commandstats, reset before each round; a script's own GET/SET counted too).
+calls/s, p50/p99, CPU per call of the replicas (user + system time of the server processes, from /proc), of the
+load generator (this process) and of Redis (INFO cpu), and the commands Redis ran per call (INFO commandstats,
+reset before each round; a script's own GET/SET counted too).
 The figure: calls/s with two replicas / with one, median of the per-round ratios.
 
 On this 2-core machine the load generator (one Python process), the sandbox, Redis and both replicas share the
@@ -19,6 +20,7 @@ replica, which is what sizing multiplies (docs/deployment.md, "Sizing").
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -66,6 +68,8 @@ class Run:
     seconds: float
     cpu: float
     commands: int
+    client_cpu: float  # the load generator's (this process's) CPU seconds
+    redis_cpu: float  # Redis's CPU seconds (INFO cpu)
 
     @property
     def rate(self) -> float:
@@ -96,7 +100,7 @@ async def _load(urls: list[str], tokens: list[str], seconds: float, servers: lis
                     break
 
     deadline = float("inf")
-    cpu = commands = 0.0
+    cpu = commands = client_cpu = redis_cpu = 0.0
     async with anyio.create_task_group() as group:
         for token in tokens:
             group.start_soon(one, token)
@@ -104,13 +108,24 @@ async def _load(urls: list[str], tokens: list[str], seconds: float, servers: lis
             await all_warm.wait()
         redis_commands(raw)
         cpu = sum(cpu_seconds(server.proc.pid) for server in servers)
+        client_cpu, redis_cpu = _own_cpu(), _redis_cpu(raw)
         started = time.perf_counter()
         deadline = started + seconds
         ready.set()
     elapsed = time.perf_counter() - started
     cpu = sum(cpu_seconds(server.proc.pid) for server in servers) - cpu
     commands = redis_commands(raw)
-    return Run(taken, elapsed, cpu, int(commands))
+    return Run(taken, elapsed, cpu, int(commands), _own_cpu() - client_cpu, _redis_cpu(raw) - redis_cpu)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _redis_cpu(raw: Any) -> float:
+    info: dict[str, Any] = raw.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 @contextmanager
@@ -144,6 +159,8 @@ async def measure(scale: Scale) -> Report:
             "p50 ms",
             "p99 ms",
             "replica CPU ms/call",
+            "load generator CPU ms/call",
+            "Redis CPU ms/call",
             "Redis cmds/call",
         ],
     )
@@ -170,8 +187,10 @@ async def measure(scale: Scale) -> Report:
         calls = sum(len(run.taken) for run in runs)
         cpu = sum(run.cpu for run in runs) / calls * 1000
         commands = sum(run.commands for run in runs) / calls
-        row = [name, len(every), statistics.median(rates[name])]
-        report.rows.append([*row, percentile(every, 50) * 1000, percentile(every, 99) * 1000, cpu, commands])
+        client = sum(run.client_cpu for run in runs) / calls * 1000
+        redis_cpu = sum(run.redis_cpu for run in runs) / calls * 1000
+        row = [name, len(every), statistics.median(rates[name]), percentile(every, 50) * 1000]
+        report.rows.append([*row, percentile(every, 99) * 1000, cpu, client, redis_cpu, commands])
     ratio = statistics.median(a / b for a, b in zip(rates["two"], rates["one"], strict=True))
     report.targets.append(Target("two/one replicas calls per second (no worse with a shared Redis)", ratio, 1.0, False))
     report.notes.append(
