@@ -29,7 +29,11 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e packages/kyc-sandbox -e '.[test,demo,hosted,bench]'
 	touch $@
 
+# The HTTP benchmark's load generator is Debian's wrk (a process of its own); without it, a Python fallback.
 bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get install -y -q wrk >/dev/null || { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q wrk >/dev/null; } \
+	  || echo "wrk not installed: the HTTP benchmark uses its Python fallback"; }
 	$(BIN)/python -m benchmarks --record
 
 fuzz: $(STAMP)

@@ -1,34 +1,68 @@
 """The baseline server of the cold-start and HTTP benchmarks: a bare `MCPServer` with one tool that forwards
-`GET /api/v1/profile` with plain `httpx2` (stdio by default; `--http PORT` for stateless streamable HTTP)."""
+`GET /api/v1/profile` with plain `httpx2`. Stdio by default (with `AIOT_ACCESS_TOKEN`); `--http PORT
+[--stateful] [--sse]` for streamable HTTP (stateless JSON replies unless told), configured like `kyc-mcp serve
+--transport http` with `KYC_MCP_FORWARD_PLATFORM_TOKENS=1` apart from the guard: the same logging (root at
+INFO, httpx2's per-request INFO line off, uvicorn through the root handler), the same bearer verification
+(kyc-mcp's `JwtVerifier` and `AuthSettings`, from the same environment), and the request's own token forwarded
+upstream."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
 
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.auth.middleware.auth_context import get_access_token
 
-server: MCPServer[Any] = MCPServer("bare")
-http = httpx2.AsyncClient(
-    base_url=os.environ.get("AIOT_API_BASE_URL", "http://127.0.0.1:8080"),
-    headers={"Authorization": f"Bearer {os.environ.get('AIOT_ACCESS_TOKEN', '')}"},
-    timeout=30,
-)
+http = httpx2.AsyncClient(base_url=os.environ.get("AIOT_API_BASE_URL", "http://127.0.0.1:8080"), timeout=30)
 
 
-@server.tool()
-async def get_profile() -> dict[str, Any]:
+async def _get_profile() -> dict[str, Any]:
     """Read the user's profile."""
-    return (await http.get("/api/v1/profile")).json()["data"]
+    verified = get_access_token()  # over HTTP: the request's own (verified) platform token
+    token = verified.token if verified is not None else os.environ.get("AIOT_ACCESS_TOKEN", "")
+    response = await http.get("/api/v1/profile", headers={"Authorization": f"Bearer {token}"})
+    return response.json()["data"]
+
+
+def http_server(port: int) -> MCPServer[Any]:
+    """The bare server with kyc-mcp's HTTP options when forwarding platform tokens (server/http.py)."""
+    from mcp.server.auth.settings import AuthSettings
+    from pydantic import AnyHttpUrl
+
+    from kyc_mcp.config import Settings
+    from kyc_mcp.guard.bearer import JwtVerifier
+
+    settings = Settings.from_env()
+    auth = AuthSettings(
+        issuer_url=AnyHttpUrl(settings.auth_issuer_url or settings.api_base_url),
+        resource_server_url=AnyHttpUrl(f"http://127.0.0.1:{port}/mcp"),
+        required_scopes=list(settings.required_scopes) or None,
+        validate_token_resource=False,
+    )
+    return MCPServer("bare", token_verifier=JwtVerifier(settings), auth=auth)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+    if len(sys.argv) >= 3 and sys.argv[1] == "--http":
         import uvicorn  # only here: the stdio baseline starts with no more than it needs
 
-        app = server.streamable_http_app(stateless_http=True, json_response=True)
-        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+        # kyc-mcp's logging (server/cli.py main)
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
+        port = int(sys.argv[2])
+        hosted = http_server(port)
+        hosted.tool(name="get_profile")(_get_profile)
+        app = hosted.streamable_http_app(
+            streamable_http_path="/mcp",
+            stateless_http="--stateful" not in sys.argv,
+            json_response="--sse" not in sys.argv,
+        )
+        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
     else:
+        server: MCPServer[Any] = MCPServer("bare")
+        server.tool(name="get_profile")(_get_profile)
         server.run()
