@@ -28,7 +28,7 @@ from urllib.parse import quote, quote_plus
 
 from kyc_mcp.errors import to_text
 from kyc_mcp.guard.redact_text import REDACTED, mask_identity, normalize, patterns, size_note, suspect
-from kyc_mcp.guard.redact_words import KINDS, PERSONAL_KINDS, Kind, key_kind
+from kyc_mcp.guard.redact_words import KINDS, MAX_KNOWN_NAMES, PERSONAL_KINDS, Kind, key_kind
 
 __all__ = [
     "MAX_DEPTH",
@@ -54,6 +54,19 @@ ECHOED: frozenset[Kind] = frozenset({"identity", "phone", "email", "birth"})  # 
 _ECHO_SEPARATORS = r"[\s./_-]{0,3}"
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 JSON_STARTS = ("{", "[")  # a string starting so may hold JSON (never "": an empty string is text)
+# A name `KINDS` knows (a dict key of a small vocabulary, within its bound) -> the value rules applied to it: they
+# are a pure function of the text, so every call's redactor may share them. Other text is never remembered here.
+NAME_RULES: dict[str, str] = {}
+
+
+def _rules(view: str) -> str:
+    """The value rules (`patterns`, when the text is `suspect`) applied to normalised text."""
+    if (known := NAME_RULES.get(view)) is not None:
+        return known
+    clean = patterns(view) if suspect(view) else view
+    if view in KINDS and len(NAME_RULES) < MAX_KNOWN_NAMES:
+        NAME_RULES[view] = clean
+    return clean
 
 
 def _encodings(secret: str) -> set[str]:
@@ -268,8 +281,7 @@ class Redactor:
                 clean = clean.replace(secret, REDACTED)
         if self._echo is not None:
             clean = self._echo.sub(self._mask_echo, clean)
-        if suspect(clean):
-            clean = patterns(clean)
+        clean = _rules(clean)
         return text if clean == view else clean
 
     def _mask_echo(self, match: re.Match[str]) -> str:

@@ -118,6 +118,7 @@ _FLAT_ENDINGS |= {
 }
 MAX_PHRASE_WORDS = 4
 KINDS: dict[str, Kind | None] = {}  # name -> kind, for short names (they come from a small vocabulary)
+MAX_KNOWN_NAMES = 10_000  # names `KINDS` (and the redactor's `NAME_RULES`) keep at most, each of <= 64 characters
 
 
 def words(name: str) -> list[str]:
@@ -187,6 +188,6 @@ def key_kind(key: str) -> Kind | None:
         pass
     found = words(key[-256:])  # a name's meaning is in its last words; bounded work
     kind = kind_of_words(found) or personal_kind(found)
-    if len(key) <= 64 and len(KINDS) < 10_000:
+    if len(key) <= 64 and len(KINDS) < MAX_KNOWN_NAMES:
         KINDS[key] = kind
     return kind
