@@ -36,6 +36,7 @@ MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.25
 # Framing headers of the streamed answer, which no longer describe the body once it is read and decoded.
 FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+MAX_URLS = 256  # request URLs an `Upstream` keeps built (the operations' paths: a small, fixed set)
 
 
 class RefuseCookies(CookiePolicy):
@@ -137,6 +138,24 @@ class Upstream:
             )
             for api, url in bases.items()
         }
+        self._urls: dict[tuple[Api, str], httpx2.URL] = {}
+
+    def url(self, api: Api, path: str) -> httpx2.URL:
+        """`path` (already percent-encoded: `invoke._path` quotes each parameter) on `api`'s base URL, as httpx2
+        merges them, built once per path: httpx2 parses and re-quotes a path string on every request."""
+        key = (api, path)
+        if (known := self._urls.get(key)) is not None:
+            return known
+        base = self._clients[api].base_url  # ends in "/": httpx2 appends the path to it, as for a relative URL
+        relative = httpx2.URL(path)
+        url = (
+            relative
+            if relative.is_absolute_url
+            else base.copy_with(raw_path=base.raw_path + relative.raw_path.lstrip(b"/"))
+        )
+        if len(self._urls) < MAX_URLS:
+            self._urls[key] = url
+        return url
 
     async def __aenter__(self) -> Upstream:
         return self
@@ -155,7 +174,7 @@ class Upstream:
         sent = {"Accept": "application/json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
-        request = client.build_request(method, path, headers=sent, **body)
+        request = client.build_request(method, self.url(api, path), headers=sent, **body)
         with observability.upstream_call(api, method, path) as watch:  # a no-op unless OTEL_* turned it on
             response = await self._send(client, request, watch)
             watch.answered(response.status_code)
