@@ -13,8 +13,9 @@ from kyc_mcp.table import Operation, Table
 from kyc_mcp.upstream import Api
 
 RULES = (
-    "Every result carries next_steps; every failure is a JSON error envelope whose next_steps say what to call "
-    "next. Prefer file_path over base64 for uploads. Never ask the user for a password, PIN or token."
+    "Every result carries next_steps, a list of {tool, why, arguments?, handoff?}: what to call next; every "
+    "failure is a JSON error envelope whose next_steps say what to call next. Prefer file_path over base64 for "
+    "uploads. Never ask the user for a password, PIN or token."
 )
 
 

@@ -36,8 +36,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "create_masterpay_user",
         "Create MasterPay user",
-        "Create the user's MasterPay account: the one-time prerequisite of every MasterPay KYC operation. "
-        "Safe to call again: it reports created=false when the account exists.",
+        "Create the user's MasterPay account, needed once before every MasterPay KYC operation. Safe to repeat: "
+        "created=false when it exists.",
         "masterpay",
         "POST",
         "/api/v1/masterpay/users",
@@ -50,8 +50,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_kyc_metadata",
         "Get KYC form values",
-        "List the valid document types, identity types, genders, occupations, nationalities and countries for "
-        "the KYC forms. Call it before update_profile: occupation, nationality and country must come from it.",
+        "List the valid document types, identity types, genders, occupations, nationalities and countries. Call it "
+        "before update_profile: occupation, nationality and country must come from it.",
         "masterpay",
         "GET",
         "/api/v1/masterpay/kyc/metadata",
@@ -64,7 +64,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_profile",
         "Get KYC profile",
-        "Read the user's profile data that submit_kyc will use, to see which fields are still missing.",
+        "Read the profile submit_kyc will use, to see which fields are missing.",
         "masterpay",
         "GET",
         "/api/v1/profile",
@@ -77,9 +77,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "update_profile",
         "Update KYC profile",
-        "Set any of the user's profile fields (only those given change). Before submit_kyc the profile needs the "
-        "personal fields, passport, phone and the address (country, address1, city, state, zip, "
-        "billing_same_as_home). Use values from get_kyc_metadata for occupation, nationality and country.",
+        "Set profile fields (only those given change). submit_kyc needs the personal fields, passport, phone and "
+        "address (country, address1, city, state, zip, billing_same_as_home).",
         "masterpay",
         "PUT",
         "/api/v1/profile",
@@ -99,7 +98,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_document",
         "Get identity document",
-        "Read the stored identity document info (identity_type and id_number).",
+        "Read the stored identity document (identity_type, id_number).",
         "masterpay",
         "GET",
         "/api/v1/profile/document",
@@ -111,8 +110,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "update_document",
         "Update identity document",
-        "Set the identity document's type (passport or identity_card) and number; id_number is required "
-        "for submit_wallet_kyc.",
+        "Set the identity document's type and number (submit_wallet_kyc needs id_number).",
         "masterpay",
         "PUT",
         "/api/v1/profile/document",
@@ -129,9 +127,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "upload_kyc_document",
         "Upload KYC document",
-        "Upload one KYC document image or PDF (passport or ID sides, selfie, proof of address) from a local "
-        "file_path (preferred) or small base64 file_data. submit_kyc needs an identity document and a proof of "
-        "address.",
+        "Upload one KYC image or PDF from file_path (preferred) or small base64 file_data. submit_kyc needs an "
+        "identity document and a proof of address.",
         "masterpay",
         "POST",
         "/api/v1/masterpay/kyc/documents",
@@ -153,8 +150,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "submit_kyc",
         "Submit KYC for review",
-        "Submit the stored profile and uploaded documents for KYC review. Review takes minutes to days: poll "
-        "get_kyc_status afterwards. Refused while a KYC is pending or approved.",
+        "Submit the stored profile and documents for KYC review, which takes minutes to days: then "
+        "wait_for_kyc_decision. Refused while a KYC is pending or approved.",
         "masterpay",
         "POST",
         "/api/v1/masterpay/kyc/submit",
@@ -192,8 +189,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_kyc_status",
         "Get KYC status",
-        "Read the current KYC status (not_submitted, pending, approved, rejected, resubmission_required), the "
-        "reason of a decision, and which documents are uploaded.",
+        "Read the KYC status, the reason of a decision, and which documents are uploaded.",
         "masterpay",
         "GET",
         "/api/v1/masterpay/kyc/status",
@@ -206,8 +202,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "submit_wallet_kyc",
         "Submit wallet KYC",
-        "Submit wallet-level KYC for the card wallet. Needs the profile's phone_number, phone_country_code and "
-        "passport, and the identity document's id_number.",
+        "Submit wallet KYC. Needs the profile's phone_number, phone_country_code and passport, and the document's "
+        "id_number.",
         "masterpay",
         "POST",
         "/api/v1/masterpay/wallets/kyc",
@@ -235,8 +231,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "upload_kyc_file",
         "Upload cardholder KYC file",
-        "Upload one document image or PDF for cardholder KYC from a local file_path (preferred) or small base64 "
-        "file_data. Returns the stored path to pass as front_kyc_url, back_kyc_url or photo_urls.",
+        "Upload one image or PDF for cardholder KYC from file_path (preferred) or small base64 file_data. Returns "
+        "the path for front_kyc_url, back_kyc_url or photo_urls.",
         "cardholder",
         "POST",
         "/api/v1/media/file",
@@ -251,8 +247,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "validate_kyc_document",
         "Validate document number",
-        "Check that a document number is not already pending or verified on another account, before "
-        "submit_cardholder_kyc.",
+        "Check that a document number is not pending or verified on another account, before submit_cardholder_kyc.",
         "cardholder",
         "POST",
         "/api/v1/cardholder-kyc/validate",
@@ -270,9 +265,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "submit_cardholder_kyc",
         "Submit cardholder KYC",
-        "Create the cardholder KYC request from uploaded file paths and the person's details. Names must be "
-        "letters only, the person at least 18, and back_kyc_url is required for id_number. Refused while a KYC "
-        "is pending or approved.",
+        "Submit cardholder KYC: uploaded file paths and the person's details. Refused while a KYC is pending or "
+        "approved.",
         "cardholder",
         "POST",
         "/api/v1/cardholder-kyc",
@@ -309,8 +303,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_latest_cardholder_kyc",
         "Get latest cardholder KYC",
-        "Read the latest cardholder KYC request: status (pending, approved, declined, failed, not_verify), "
-        "card_status and reject_reason (in Chinese with language=zh).",
+        "Read the latest cardholder KYC request: status, card_status and reject_reason.",
         "cardholder",
         "GET",
         "/api/v1/cardholder-kyc/latest",
@@ -324,7 +317,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get_latest_cardholder",
         "Get latest cardholder",
-        "Confirm that the cardholder record exists once the KYC is approved, before entering card flows.",
+        "Confirm the cardholder record exists once the KYC is approved, before card flows.",
         "cardholder",
         "GET",
         "/api/v1/cardholder/latest",
@@ -338,11 +331,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "collect_kyc_details",
         "Collect KYC details on a secure page",
-        "Ask the user to enter their identity details (profile, identity document number, document photos; or the "
-        "cardholder details and files) on kyc-mcp's own secure page, so the data goes to the KYC service without "
-        "passing through the conversation. The client opens the page (or shows it as an app); the result is a "
-        "receipt of what was stored (identity numbers masked) and the next step. Prefer it to passing identity "
-        "data as tool arguments.",
+        "Open a secure page where the user enters their identity details and documents for a flow, so that they "
+        "never pass through the conversation. Returns a receipt of what was stored. Prefer it to identity data in "
+        "tool arguments.",
         None,
         "POST",
         "",  # the page sends each step's operations (`Operation.captures`) through the guard
@@ -355,11 +346,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "wait_for_kyc_decision",
         "Wait for KYC decision",
-        "Wait until a submitted KYC (flow masterpay or cardholder) is decided (approved, rejected, "
-        "resubmission_required, declined, failed or not_verify), polling its status with backoff "
-        "and reporting progress, for at most timeout_seconds (default 45, below common clients' 60 s request "
-        "timeout; at most 300). Returns the status, the reason of a decision, and what to do next; after a "
-        "timeout, `resume` says how to go on waiting (call again, or listen on kyc://status/<flow>).",
+        "Wait up to timeout_seconds for a submitted KYC's decision, reporting progress. Returns the status and the "
+        "reason; after a timeout, `resume` says how to go on waiting.",
         None,
         "GET",
         "",  # it polls the flow's status read (`Table.endpoint`)

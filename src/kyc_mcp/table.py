@@ -30,6 +30,16 @@ from kyc_mcp.upstream import Api
 PATH_PARAMETER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
+def hints(*, read_only: bool, destructive: bool = False, idempotent: bool = False) -> ToolAnnotations:
+    """A tool's annotations: each hint the spec gives a meaning here, stated even where it is the spec's default (a
+    client that took a missing destructiveHint for false would show a write as harmless). Not stated: a read-only
+    tool's destructiveHint and idempotentHint (meaningful only when readOnlyHint is false), openWorldHint (every
+    tool reaches the KYC service: the spec's default, true) and the title (the tool's own `title` carries it)."""
+    if read_only:
+        return ToolAnnotations(read_only_hint=True)
+    return ToolAnnotations(read_only_hint=False, destructive_hint=destructive, idempotent_hint=idempotent)
+
+
 @dataclass(frozen=True)
 class Milestone:
     """A fact this operation achieves, as the next step a model is given when the fact is missing."""
@@ -90,13 +100,7 @@ class Operation:
 
     @property
     def annotations(self) -> ToolAnnotations:
-        return ToolAnnotations(
-            title=self.title,
-            read_only_hint=self.read_only,
-            destructive_hint=self.destructive,
-            idempotent_hint=self.idempotent,
-            open_world_hint=True,
-        )
+        return hints(read_only=self.read_only, destructive=self.destructive, idempotent=self.idempotent)
 
 
 class Table:

@@ -1,16 +1,19 @@
 """The lean tool schemas (tools/schema.py) say what the models check, no more and no less.
 
-For every input property: the schema accepts null exactly where the model accepts None; the schema's examples,
-enum members and defaults pass the model; and what the schema's bounds, patterns, enums and types refuse, the model
+For every input property: the schema accepts null only where the model accepts None, and refuses it only where
+leaving the property out says None (an optional property whose default is None); the schema's examples, enum
+members and defaults pass the model; and what the schema's bounds, patterns, enums and types refuse, the model
 refuses too. (The model is more lenient in one deliberate way the schema does not show: vocabularies in another
 case and space around values are accepted, `any_case`/`Lower` in models/fields.py; the schema gives the canonical
-spelling.) For every output: what the server sends (a dump of the output model, with the guard's `next_steps`)
-validates against the published `outputSchema`, as a client checks it. And nothing generated is left: no `title`,
-no null wrapper, no `default: null`, no `{}` schema, and every `$ref` resolves within its own schema.
+spelling.) For every output: what the server sends (a dump of the output model without its None fields, with the
+guard's `next_steps`) validates against the published `outputSchema`, as a client checks it, and holds no null;
+real results through a client too. And nothing generated is left: no `title`, no null wrapper, no
+`default: null`, no `{}` schema, and every `$ref` resolves within its own schema.
 """
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
@@ -23,6 +26,8 @@ from kyc_mcp.models.fields import Input
 from kyc_mcp.operations import TABLE
 from kyc_mcp.tools import build_tools
 from kyc_mcp.tools.schema import lean
+from tests.support.clients import User
+from tests.support.mcp_client import Connect, nulls, ok
 
 TOOLS = {tool.name: tool for tool in build_tools(tuple(TABLE))}
 OPS = {op.name: op for op in TABLE}
@@ -46,8 +51,8 @@ def _model_accepts(tool: str, prop: str, value: Any) -> bool:
     return True
 
 
-def _refused_by_schema(schema: dict[str, Any]) -> list[Any]:
-    """Values the property's schema refuses, one per rule it has."""
+def _refused_by_schema(schema: dict[str, Any], *, null: bool = True) -> list[Any]:
+    """Values the property's schema refuses, one per rule it has (`null`: None among them, where it is one)."""
     kinds = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
     refused: list[Any] = []
     if "string" in kinds:
@@ -67,7 +72,7 @@ def _refused_by_schema(schema: dict[str, Any]) -> list[Any]:
                 refused.append(schema[bound] + past)
     if "boolean" in kinds:
         refused.append("perhaps")
-    if "null" not in kinds:
+    if null and "null" not in kinds:
         refused.append(None)
     return refused
 
@@ -76,11 +81,16 @@ def _refused_by_schema(schema: dict[str, Any]) -> list[Any]:
 def test_an_input_property_accepts_what_the_model_accepts(tool: str, prop: str) -> None:
     schema = TOOLS[tool].parameters["properties"][prop]
     validator = _schema(tool, prop)
-    assert validator.is_valid(None) == _model_accepts(tool, prop, None), "null: the schema and the model disagree"
+    field = OPS[tool].input.model_fields[prop]
+    omitted_means_none = not field.is_required() and field.default is None
+    if validator.is_valid(None):
+        assert _model_accepts(tool, prop, None), "the schema takes null, the model refuses it"
+    else:
+        assert omitted_means_none or not _model_accepts(tool, prop, None), "the model takes null, the schema not"
     for value in [*schema.get("examples", []), *schema.get("enum", []), schema.get("default")]:
         if value is not None:
             assert validator.is_valid(value) and _model_accepts(tool, prop, value), value
-    for value in _refused_by_schema(schema):
+    for value in _refused_by_schema(schema, null=not omitted_means_none):
         assert not validator.is_valid(value), value
         assert not _model_accepts(tool, prop, value), f"the schema refuses {value!r}, the model takes it"
 
@@ -101,8 +111,8 @@ def _dump(model: type[BaseModel], **values: Any) -> dict[str, Any]:
     required = {name: _sample(field.annotation) for name, field in model.model_fields.items() if field.is_required()}
     if "path" in required:  # an upload's answer names its stored path
         required["path"] = "media/private/kyc/a.jpg"
-    dump = model.model_validate({**required, **values}).model_dump(mode="json")
-    return {**dump, "next_steps": STEPS}  # as the guard sends them (NextStep.wire)
+    dump = model.model_validate({**required, **values}).model_dump(mode="json", exclude_none=True)
+    return {**dump, "next_steps": STEPS}  # as the guard sends them (guard/pipeline.py, NextStep.wire)
 
 
 FILLED = {
@@ -124,6 +134,7 @@ def test_what_the_server_sends_validates_against_the_output_schema(tool: str) ->
     for sent in (_dump(model), _dump(model, **FILLED.get(tool, {}))):
         errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(sent)]
         assert not errors, errors
+        assert "null" not in json.dumps(sent), "a result never holds a null: the schemas do not allow one"
 
 
 def _nodes(schema: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -177,3 +188,18 @@ def test_lean_keeps_meaning_it_cannot_merge() -> None:
     assert result["properties"]["tree"] == {"$ref": "#/$defs/Node"} and "Node" in result["$defs"]
     literal = lean({"anyOf": [{"const": "en", "type": "string"}, {"type": "null"}], "default": None})
     assert literal == {"type": ["string", "null"], "enum": ["en", None]}
+
+
+@pytest.mark.anyio
+async def test_real_results_validate_against_the_listed_schemas_and_hold_no_null(connect: Connect, user: User) -> None:
+    """Through a real client and the sandbox, a fresh user's results (a profile with most fields unset, a document
+    never stored, a status not yet submitted) validate against the `outputSchema` the client listed."""
+    async with connect(user) as client:
+        schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
+        for tool in ("create_masterpay_user", "get_kyc_metadata", "get_profile", "get_document", "get_kyc_status"):
+            sent = await ok(client, tool)
+            assert not nulls(sent), tool
+            errors = [e.message for e in Draft202012Validator(schemas[tool]).iter_errors(sent)]
+            assert not errors, (tool, errors)
+        profile = await ok(client, "get_profile")
+        assert "address3" not in profile and "next_steps" in profile  # unset: left out, not null

@@ -12,17 +12,33 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
+from kyc_mcp.operations import TABLE
 from tests.support.payloads import unique_number
 
+TOOLS = {op.name for op in TABLE}
 Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 
+def nulls(value: Any, path: str = "") -> list[str]:
+    """Where `value` holds a null."""
+    if value is None:
+        return [path or "(the value)"]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in nulls(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in nulls(item, f"{path}[{index}]")]
+    return []
+
+
 def output_of(result: CallToolResult, tool: str) -> dict[str, Any]:
-    """The structured content of a successful call (which must equal its JSON text)."""
+    """The structured content of a successful call (which must equal its JSON text, and hold no null: a result
+    leaves out what is None, as its outputSchema says)."""
     text = result.content[0].text if result.content else ""
     assert not result.is_error, f"{tool} failed: {text}"
     assert result.structured_content is not None, f"{tool} returned no structured content"
     assert json.loads(text) == result.structured_content
+    if tool in TOOLS:  # not the capture app's own tools, whose answers are the app's, not a model's
+        assert not nulls(result.structured_content), f"{tool} sent nulls at {nulls(result.structured_content)}"
     return result.structured_content
 
 

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, Field
 
 from kyc_mcp.capture.desk import CaptureDesk
@@ -39,7 +39,7 @@ from kyc_mcp.capture.links import CaptureLink
 from kyc_mcp.capture.submit import PageFile, StepResult
 from kyc_mcp.errors import ErrorCode, KycError, to_text
 from kyc_mcp.signin.strings import Lang
-from kyc_mcp.table import Table
+from kyc_mcp.table import Table, hints
 from kyc_mcp.vocabulary import MAX_UPLOAD_BYTES
 
 UI_URI = "ui://kyc-mcp/capture.html"
@@ -52,20 +52,8 @@ MAX_VALUE_CHARS = 2000
 MAX_BASE64_CHARS = 4 * ((MAX_UPLOAD_BYTES + 2) // 3)  # the longest base64 text of an allowed file
 Action = Literal["submit", "skip", "finish"]
 
-READS = ToolAnnotations(
-    title="Capture form: current step",
-    read_only_hint=True,
-    destructive_hint=False,
-    idempotent_hint=True,
-    open_world_hint=True,
-)
-SENDS = ToolAnnotations(
-    title="Capture form: send a step",
-    read_only_hint=False,
-    destructive_hint=True,
-    idempotent_hint=False,
-    open_world_hint=True,
-)
+READS = hints(read_only=True)
+SENDS = hints(read_only=False, destructive=True)
 LinkId = Annotated[str, Field(description="The capture link from collect_kyc_details's result `_meta`.")]
 LangArg = Annotated[Lang, Field(description="The language of the form's labels: en or zh.")]
 

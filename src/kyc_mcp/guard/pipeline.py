@@ -253,7 +253,7 @@ class Guard:
     async def _succeeded(self, call: ToolCall, state: FlowState) -> Outcome:
         """Record what the call proved, then the flow's next steps."""
         assert isinstance(call.outcome, BaseModel)
-        output = call.outcome.model_dump(mode="json")
+        output = call.outcome.model_dump(mode="json", exclude_none=True)  # None is said by leaving a field out
         try:
             state = await self._record(call, output, state)
         except KycError as lost:  # applied upstream, but not recorded: say so, and keep the result

@@ -19,14 +19,10 @@ CaptureStep = Literal["profile", "document", "documents", "cardholder"]
 
 
 class CaptureRequest(Input):
-    flow: Annotated[Literal["masterpay", "cardholder"], Field(description="Which KYC flow's details to collect.")]
+    flow: Literal["masterpay", "cardholder"]
     step: Annotated[
         CaptureStep | None,
-        Field(
-            description="Where the page starts: masterpay profile, document (identity type and number) or "
-            "documents (the uploads); cardholder: cardholder (details and files, then validation and "
-            "submission). Default: the flow's first step. The page then walks the user through the later steps."
-        ),
+        Field(description="Where the page starts; default: the flow's first step."),
     ] = None
 
     @model_validator(mode="after")
@@ -45,12 +41,12 @@ class CaptureRequest(Input):
 class CaptureReceipt(Output):
     flow: str
     status: Literal["received", "waiting", "declined", "in_app"] = Field(
-        description="received: the user submitted on the page (see stored); waiting: the page is still open; "
-        "declined: the user did not open it; in_app: the form is shown in the host's app."
+        description="received: see stored; waiting: the page is open; declined: not opened; in_app: shown in the "
+        "host's app."
     )
     stored: list[str] = Field(
         default_factory=list,
-        description="What the page stored, one line per operation, identity numbers masked: never the data.",
+        description="One line per operation, identity numbers masked.",
     )
-    documents: list[str] = Field(default_factory=list, description="The document types uploaded on the page.")
-    message: str = Field(description="What happened, and what the user or the model does next.")
+    documents: list[str] = Field(default_factory=list, description="Document types uploaded.")
+    message: str = Field(description="What happened, and what to do next.")

@@ -15,25 +15,21 @@ from kyc_mcp.vocabulary import CARDHOLDER_DOCUMENT_TYPES, CARDHOLDER_GENDERS, CA
 Status = Annotated[
     str | None,
     Lower,
-    Field(
-        description=f"Lower-case status: {', '.join(CARDHOLDER_STATUSES)} (another value the service sends is passed "
-        "on, lower-cased)."
-    ),
+    Field(description=f"Lower case: {', '.join(CARDHOLDER_STATUSES)}, or another value the service sends."),
 ]
 DocumentType = Annotated[
     Literal[CARDHOLDER_DOCUMENT_TYPES],  # type: ignore[valid-type]
     Lower,
-    Field(description="passport, visa or id_number (a national ID card; needs a back image)."),
+    Field(description="id_number: a national ID card (needs a back image)."),
 ]
 STORED_PATH_KEYS = ("path", "object_path", "url")  # where an upload's answer may name its stored path, in order
-NumberId = Annotated[IdentityNumber, Field(description="The document's number.", examples=["P12345678"])]
+NumberId = Annotated[IdentityNumber, Field(description="Document number.", examples=["P12345678"])]
 FilePath = Annotated[
     str,
     Field(
         min_length=1,
         max_length=500,
         description="The path upload_kyc_file returned for this file.",
-        examples=["media/private/kyc/0d65f58d-47f6-43d7-84b2-4bdc8d44e391.jpg"],
     ),
 ]
 
@@ -42,7 +38,7 @@ FilePath = Annotated[
 
 
 class FileUpload(FileSource):
-    """A KYC image or PDF to store before submitting."""
+    pass  # a KYC image or PDF to store before submitting (no model description is published)
 
 
 class DocumentNumber(Input):
@@ -51,22 +47,23 @@ class DocumentNumber(Input):
 
 
 class CardholderKycRequest(DocumentNumber):
-    front_kyc_url: Annotated[FilePath, Field(description="Path of the document's front image (upload_kyc_file).")]
-    back_kyc_url: Annotated[
-        FilePath | None, Field(description="Path of the back image; required when document_type is id_number.")
-    ] = None
-    photo_urls: Annotated[FilePath | None, Field(description="Path of an optional selfie or supporting photo.")] = None
+    front_kyc_url: Annotated[
+        FilePath,
+        Field(description="Front image's path from upload_kyc_file.", examples=["media/private/kyc/0d65f58d.jpg"]),
+    ]
+    back_kyc_url: Annotated[FilePath | None, Field(description="Back image's path; required for id_number.")] = None
+    photo_urls: Annotated[FilePath | None, Field(description="An optional selfie's or photo's path.")] = None
     first_name: Annotated[LettersOnly, Field(description="Given name, letters only.", examples=["Sok"])]
     last_name: Annotated[LettersOnly, Field(description="Family name, letters only.", examples=["Dara"])]
-    gender: Annotated[Literal[CARDHOLDER_GENDERS], Upper, Field(description="MALE or FEMALE.")]  # type: ignore[valid-type]
+    gender: Annotated[Literal[CARDHOLDER_GENDERS], Upper]  # type: ignore[valid-type]
     file_type: Annotated[
         Literal[FILE_TYPES],  # type: ignore[valid-type]
         Lower,
-        Field(description="Format of the uploaded images: jpg, jpeg, png or pdf."),
+        Field(description="Format of the uploaded images."),
     ]
     date_of_birth: AdultBirthDate | None = None
-    issue_date: Annotated[Date | None, Field(description="Document issue date, YYYY-MM-DD.")] = None
-    expire_date: Annotated[Date | None, Field(description="Document expiry date, YYYY-MM-DD.")] = None
+    issue_date: Annotated[Date | None, Field(description="Document issue date.")] = None
+    expire_date: Annotated[Date | None, Field(description="Document expiry date.")] = None
     country_id: Annotated[int | None, Field(gt=0, description="The platform's numeric country id.", examples=[114])] = (
         None
     )
@@ -81,7 +78,7 @@ class CardholderKycRequest(DocumentNumber):
 class LatestKycRequest(Input):
     language: Annotated[
         Literal["en", "zh"] | None,
-        Field(description="Language of reject_reason: en (default) or zh (Chinese, sent as Accept-Language)."),
+        Field(description="Language of reject_reason."),
     ] = None
 
 
@@ -97,7 +94,7 @@ class UploadedFile(StoredFile):
         "the server's operator"
     )
 
-    path: str = Field(description="Stored object path: pass it as front_kyc_url, back_kyc_url or photo_urls.")
+    path: str = Field(description="Pass it as front_kyc_url, back_kyc_url or photo_urls.")
     url: str | None = None
 
     @model_validator(mode="before")
@@ -115,7 +112,7 @@ class UploadedFile(StoredFile):
 
 
 class DocumentCheck(Output):
-    message: str = Field(description="The upstream's verdict, e.g. 'Document is valid'.")
+    message: str = Field(description="The service's verdict.")
 
 
 class KycUrls(BaseModel):
@@ -146,8 +143,8 @@ class LatestKyc(CardholderKyc):
 
 
 class Cardholder(Output):
-    """The latest cardholder; its full shape is not published, so every field is passed through (redacted): the
-    one exception to the outputs' allow-list (reference NOTES)."""
+    # The latest cardholder; its full shape is not published, so every field is passed through (redacted): the
+    # one exception to the outputs' allow-list (reference NOTES).
 
     model_config = ConfigDict(extra="allow")
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, NotRequired
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict before Python 3.12
 
 from kyc_mcp.vocabulary import MINIMUM_AGE, lower_word
@@ -43,9 +44,10 @@ class Output(BaseModel):
     # What an unreadable answer to a state-changing call tells the model to do (the request was applied).
     unreadable_advice: ClassVar[str] = "the service accepted the request, so check its result before sending it again"
 
-    # What to call next in this KYC flow, and why (from the server's flow guard). Not described in each tool's
-    # outputSchema: the server's instructions say once that every result carries next_steps.
-    next_steps: list[Step] = Field(default_factory=list)
+    # What to call next in this KYC flow, and why (from the server's flow guard). Left out of each tool's
+    # outputSchema, where it would repeat one definition 17 times: the server's instructions (docs.RULES) describe
+    # it once, and a client that validates a result still accepts it (no output schema forbids other properties).
+    next_steps: SkipJsonSchema[list[Step]] = Field(default_factory=list)
 
 
 def _real_date(value: str) -> str:
@@ -82,8 +84,9 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-def shaped(pattern: str, message: str) -> Any:
-    """The JSON schema's `pattern`, checked with a message a person can act on (pydantic's names the regex)."""
+def matching(pattern: str, message: str) -> AfterValidator:
+    """A check that the whole value matches `pattern`, with a message a person can act on (pydantic's names the
+    regex)."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -91,13 +94,19 @@ def shaped(pattern: str, message: str) -> Any:
             raise ValueError(message)
         return value
 
-    return (Field(json_schema_extra={"pattern": f"^{pattern}$"}), AfterValidator(check))
+    return AfterValidator(check)
 
 
+def shaped(pattern: str, message: str) -> Any:
+    """The JSON schema's `pattern`, checked by `matching`."""
+    return (Field(json_schema_extra={"pattern": f"^{pattern}$"}), matching(pattern, message))
+
+
+# The schema says `format: date` (a full-date of RFC 3339), which the shape check and `_real_date` enforce.
 Date = Annotated[
     str,
     Field(json_schema_extra={"format": "date"}, examples=["2022-01-01"]),
-    *shaped(r"\d{4}-\d{2}-\d{2}", "must be a date written YYYY-MM-DD, for example 1990-04-18"),
+    matching(r"\d{4}-\d{2}-\d{2}", "must be a date written YYYY-MM-DD, for example 1990-04-18"),
     AfterValidator(_real_date),
 ]
 BirthDate = Annotated[
@@ -116,7 +125,7 @@ CountryCode = Annotated[
     str,
     BeforeValidator(_upper),
     Field(
-        description="ISO 3166-1 alpha-2 country code (upper case), one of get_kyc_metadata's countries.",
+        description="ISO alpha-2 code, one of get_kyc_metadata's countries.",
         examples=["SG", "MY"],
     ),
     *shaped(r"[A-Z]{2}", "must be a two-letter country code, for example SG"),

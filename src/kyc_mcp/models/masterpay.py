@@ -34,10 +34,7 @@ from kyc_mcp.vocabulary import (
 Status = Annotated[
     str | None,
     Lower,
-    Field(
-        description=f"Lower-case status: {', '.join(MASTERPAY_STATUSES)} (another value the service sends is passed "
-        "on, lower-cased)."
-    ),
+    Field(description=f"Lower case: {', '.join(MASTERPAY_STATUSES)}, or another value the service sends."),
 ]
 
 
@@ -55,15 +52,17 @@ class AtLeastOne(Input):
 
 
 class ProfileUpdate(AtLeastOne):
-    english_first_name: Annotated[Text | None, Field(description="Given name in English.", examples=["Alex"])] = None
-    english_last_name: Annotated[Text | None, Field(description="Family name in English.", examples=["Tan"])] = None
+    english_first_name: Annotated[Text | None, Field(description="Given name in English.")] = None
+    english_last_name: Annotated[Text | None, Field(description="Family name in English.")] = None
     dob: BirthDate | None = None
-    gender: Annotated[Literal[GENDERS] | None, Lower, Field(description="male or female.")] = None  # type: ignore[valid-type]
-    nationality: Annotated[CountryCode | None, Field(description="Nationality as an ISO alpha-2 code.")] = None
+    gender: Annotated[Literal[GENDERS] | None, Lower] = None  # type: ignore[valid-type]
+    nationality: Annotated[
+        CountryCode | None, Field(description="ISO alpha-2 code, one of get_kyc_metadata's nationalities.")
+    ] = None
     occupation: Annotated[
         Text | None,
         Field(
-            description="Exactly one of get_kyc_metadata's occupations (call it first for the current list).",
+            description="One of get_kyc_metadata's occupations.",
             examples=list(OCCUPATIONS[:3]),
         ),
     ] = None
@@ -72,32 +71,27 @@ class ProfileUpdate(AtLeastOne):
     phone_country_code: PhoneCountryCode | None = None
     passport: Annotated[
         Text | None,
-        Field(description="Passport number; required for submit_kyc and wallet KYC.", examples=["E1234567"]),
+        Field(description="Passport number; submit_kyc and wallet KYC need it.", examples=["E1234567"]),
     ] = None
-    nric: Annotated[Text | None, Field(description="National ID (NRIC) number, if any.")] = None
+    nric: Annotated[Text | None, Field(description="National ID (NRIC) number.")] = None
     country: CountryCode | None = None
-    address1: Annotated[Text | None, Field(description="Home address, first line.", examples=["1 Raffles Place"])] = (
-        None
-    )
-    address2: Annotated[Text | None, Field(description="Home address, second line.")] = None
-    address3: Annotated[Text | None, Field(description="Home address, third line.")] = None
-    city: Annotated[Text | None, Field(description="City.", examples=["Singapore"])] = None
-    state: Annotated[Text | None, Field(description="State or region.", examples=["Singapore"])] = None
-    zip: Annotated[Text | None, Field(description="Postal code.", examples=["048616"])] = None
-    billing_same_as_home: Annotated[
-        bool | None, Field(description="Whether the billing address is the home address.")
-    ] = None
+    address1: Annotated[Text | None, Field(description="Home address, first line.")] = None
+    address2: Annotated[Text | None, Field(description="Second line.")] = None
+    address3: Annotated[Text | None, Field(description="Third line.")] = None
+    city: Annotated[Text | None, Field(description="City.")] = None
+    state: Annotated[Text | None, Field(description="State or region.")] = None
+    zip: Annotated[Text | None, Field(description="Postal code.")] = None
+    billing_same_as_home: Annotated[bool | None, Field(description="Billing address is the home address.")] = None
 
 
 class DocumentUpdate(AtLeastOne):
     identity_type: Annotated[
         Literal[IDENTITY_TYPES] | None,  # type: ignore[valid-type]
         Lower,
-        Field(description="passport or identity_card."),
     ] = None
     id_number: Annotated[
         IdentityNumber | None,
-        Field(description="Passport number, NRIC, etc.; required for submit_wallet_kyc.", examples=["E1234567"]),
+        Field(description="Passport or NRIC number.", examples=["E1234567"]),
     ] = None
 
 
@@ -105,7 +99,7 @@ class DocumentUpload(FileSource):
     document_type: Annotated[
         Literal[DOCUMENT_TYPES],  # type: ignore[valid-type]
         any_case(DOCUMENT_TYPES),
-        Field(description="What the file shows: an identity document side, a selfie, or proof of address."),
+        Field(description="What the file shows."),
     ]
 
 
@@ -156,8 +150,8 @@ class KycMetadata(Output):
     identity_types: Choices = Field(default_factory=list)
     genders: Choices = Field(default_factory=list)
     occupations: Choices = Field(default_factory=list)
-    nationalities: Places = Field([], description="Valid nationalities (codes and names).")
-    countries: Places = Field([], description="Valid countries (codes and names).")
+    nationalities: Places = Field([], description="Codes and names.")
+    countries: Places = Field([], description="Codes and names.")
 
 
 class Profile(Output):

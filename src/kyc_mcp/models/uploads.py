@@ -20,9 +20,8 @@ class FileSource(Input):
         str | None,
         Field(
             description=(
-                "Absolute path of a local JPEG, PNG or PDF file (at most 15 MB) inside the folders the server "
-                "allows for uploads. Preferred: the server reads and checks the file itself, so no file "
-                "content has to pass through the conversation."
+                "Absolute path of a JPEG, PNG or PDF (at most 15 MB) in a folder allowed for uploads. "
+                "Preferred: its content never passes through the conversation."
             ),
             examples=["/home/alex/Documents/passport.jpg"],
         ),
@@ -31,18 +30,18 @@ class FileSource(Input):
         str | None,
         Field(
             description=(
-                f"Base64 of the file, only for small files (at most {BASE64_MAX_BYTES // (1024 * 1024)} MB "
-                "decoded); give file_name and mime_type with it. Use file_path for anything larger."
+                f"Base64 content (at most {BASE64_MAX_BYTES // (1024 * 1024)} MB decoded), with file_name and "
+                "mime_type."
             ),
         ),
     ] = None
     file_name: Annotated[
         str | None,
-        Field(min_length=1, max_length=255, description="File name, with file_data.", examples=["passport.jpg"]),
+        Field(min_length=1, max_length=255, description="With file_data.", examples=["passport.jpg"]),
     ] = None
     mime_type: Annotated[
         MimeType | None,  # type: ignore[valid-type]
-        Field(description="MIME type of file_data.", examples=["image/jpeg"]),
+        Field(description="With file_data."),
     ] = None
 
     @model_validator(mode="after")

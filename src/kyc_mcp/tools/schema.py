@@ -9,6 +9,10 @@ not need taken out and the meaning left as it was.
   keywords of X (`maxLength`, `pattern`, `properties`...) still constrain only values of X's type;
 - drops annotations that say nothing: `default: null` (an absent optional is None), every `default` of an output
   (the server always sends every field), and `additionalProperties: true` (JSON Schema's own default);
+- writes an input property that may be left out and defaults to None (`x: X | None = None`) as X alone: leaving
+  it out says "none", so the schema shows one way to say it, and the model still accepts an explicit null;
+- writes an output property that may be None as X alone, and not required: results leave out what is None
+  (`exclude_none`, guard/pipeline.py), so a result never holds a null;
 - keeps one example per property (the first, the most typical);
 - inlines a `$defs` entry referenced once (the flow guard's `Step` in every output) and keeps `$defs`/`$ref` only
   for a definition used more than once within the schema (never across tools: each schema stands alone).
@@ -41,7 +45,7 @@ def lean(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
     kept = {name: _inline(defs[name], defs, once) for name in sorted(defs) if uses.get(name, 0) and name not in once}
     if kept:
         schema[DEFS] = kept
-    return _share(_clean(schema, output=output))
+    return _share(_clean(_omittable(schema, output=output), output=output))
 
 
 # ---- $defs: inline what is used once ---------------------------------------------------------------------------
@@ -182,6 +186,34 @@ def _clean(node: dict[str, Any], *, output: bool) -> dict[str, Any]:
 
 
 NULL = {"type": "null"}
+
+
+def _omittable(node: dict[str, Any], *, output: bool) -> dict[str, Any]:
+    """`node` with the null branch taken out of each property where None is said by leaving the property out: an
+    input's optional property whose default is None; any output property (which then is not required)."""
+    node = _map(node, lambda child: _omittable(child, output=output))
+    props, required = node.get("properties"), node.get("required", [])
+    if not isinstance(props, dict):
+        return node
+    omitted = {
+        name
+        for name, prop in props.items()
+        if NULL in prop.get("anyOf", ()) and (output or (name not in required and prop.get("default", 0) is None))
+    }
+    node["properties"] = {name: _without_null(prop) if name in omitted else prop for name, prop in props.items()}
+    if kept := [name for name in required if name not in omitted]:
+        node["required"] = kept
+    else:
+        node.pop("required", None)
+    return node
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """`anyOf: [..., {"type": "null"}]` without its null branch (one remaining branch merged, the property's own
+    keywords winning)."""
+    others = [branch for branch in prop["anyOf"] if branch != NULL]
+    outer = {key: value for key, value in prop.items() if key not in ("anyOf", "default")}
+    return {**others[0], **outer} if len(others) == 1 else {"anyOf": others, **outer}
 
 
 def _nullable(node: dict[str, Any]) -> dict[str, Any]:
