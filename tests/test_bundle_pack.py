@@ -10,6 +10,7 @@ cache shared by the runs. Without uv or one of those Pythons the test is skipped
 
 from __future__ import annotations
 
+import ast
 import glob
 import json
 import os
@@ -211,3 +212,48 @@ def test_the_registry_entry_names_the_pypi_package_and_the_readme_proves_it() ->
     }
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"mcp-name: {re.escape(entry['name'])}(\s|-->|<|$)", readme), "README needs the mcp-name marker"
+
+
+# The declared platforms other than this one, as uv names them, and how their native modules are named.
+OTHER_PLATFORMS = {
+    "win32": [("x86_64-pc-windows-msvc", ".cp{v}-win_amd64.pyd")],
+    "darwin": [("aarch64-apple-darwin", ".cpython-{v}-darwin.so"), ("x86_64-apple-darwin", ".cpython-{v}-darwin.so")],
+}
+
+
+@pytest.mark.parametrize("minor", TESTED)
+@pytest.mark.parametrize(
+    ("platform", "target", "native"),
+    [(name, target, native) for name, targets in OTHER_PLATFORMS.items() for target, native in targets],
+)
+def test_the_dependencies_install_from_wheels_on_the_other_declared_platforms(
+    packed: Path, uv_cache: Path, tmp_path: Path, minor: str, platform: str, target: str, native: str
+) -> None:
+    """What a host's uv does on macOS and Windows before it launches the bundle: install the bundle's dependencies
+    for that platform and Python, here with uv's cross-platform install (`--python-platform`), wheels only, so no
+    dependency needs a compiler there. The server itself is not launched on those systems (no such machine here)."""
+    manifest = _unpack(packed, tmp_path / "bundle")
+    assert platform in manifest["compatibility"]["platforms"]
+    into = tmp_path / "site"
+    command = [_uv(), "pip", "install", "-q", "-r", str(tmp_path / "bundle" / "pyproject.toml"), "--target", str(into)]
+    command += ["--python-platform", target, "--python-version", minor, "--only-binary", ":all:"]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "UV_CACHE_DIR": str(uv_cache)}
+    done = subprocess.run(command, env=env | {n: os.environ[n] for n in NETWORK if n in os.environ}, timeout=600)
+    assert done.returncode == 0, f"the dependencies do not install on {target} with Python {minor}"
+    suffix = native.format(v=minor.replace(".", ""))
+    assert list((into / "pydantic_core").glob(f"*{suffix}")), f"no {suffix} of pydantic-core for {target}"
+    assert (into / "mcp").is_dir() and (into / "keyring").is_dir()
+
+
+POSIX_ONLY = {"fcntl", "termios", "tty", "pty", "pwd", "grp", "resource", "posix", "crypt", "syslog", "readline"}
+
+
+def test_the_server_imports_no_module_that_windows_lacks() -> None:
+    """The bundled sources import no standard module that exists only on POSIX systems."""
+    found = []
+    for path in (ROOT / "src" / "kyc_mcp").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in POSIX_ONLY]
+    assert not found, found
