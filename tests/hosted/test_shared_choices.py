@@ -118,6 +118,20 @@ async def test_values_the_store_lost_are_read_again_not_skipped(store: StateStor
     await check(store, "sub:ada", occupation="Students")
 
 
+async def test_a_state_from_before_the_digest_is_refused_not_skipped(store: StateStore) -> None:
+    """A state that recorded the metadata read before the values were kept by digest (an older replica's, whose
+    inline values the state model no longer reads) has the fact but no digest: the values are read again."""
+    await store.update("sub:old", lambda state: state.facts.update({Fact.MASTERPAY_USER, Fact.METADATA}))
+    assert (await store.get("sub:old")).choices is None
+    await check(store, "sub:old", english_first_name="Ada")  # no metadata value set: nothing to check
+    with pytest.raises(KycError) as refused:
+        await check(store, "sub:old", country="ZZ")
+    assert refused.value.code == ErrorCode.FLOW_ORDER
+    assert [step.tool for step in refused.value.next_steps] == ["get_kyc_metadata"]
+    await read_metadata(store, "sub:old")
+    await check(store, "sub:old", country="SG")
+
+
 async def test_the_values_live_as_long_as_a_state_that_refers_to_them(raw: redis_py.Redis, redis: Redis) -> None:
     store = RedisStore(redis.url, ttl=60, prefix="kyc-mcp:test-choices-ttl:")
     state = await read_metadata(store, "sub:ada")

@@ -168,10 +168,14 @@ async def _no_active_cardholder_kyc(call: Call) -> None:
 
 async def _metadata_values(call: Call) -> None:
     digest = call.state.choices
-    if digest is None or call.choices is None or all(call.args.get(name) is None for name in METADATA_FIELDS):
+    if call.choices is None or all(call.args.get(name) is None for name in METADATA_FIELDS):
         return
-    choices = await call.choices(digest)  # stored once for every principal, read only when a value is set
-    if choices is None:  # the store lost them (evicted): they are recorded again by reading the metadata
+    if digest is None and Fact.METADATA not in call.state.facts:
+        return  # the metadata was never read: the METADATA requirement refuses the call
+    # Stored once for every principal, read only when a value is set. Not known: the store lost them (evicted), or
+    # the state was written before they were kept by digest; either way they are recorded again from the metadata.
+    choices = None if digest is None else await call.choices(digest)
+    if choices is None:
         step = call.steps.step(Fact.METADATA, "read the valid values again")
         raise KycError(
             ErrorCode.FLOW_ORDER,
