@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import cold_start, guard_cost, http_throughput, redaction, replicas, tool_list, upload
+from benchmarks import cold_start, guard_cost, http_throughput, redaction, redis_store, replicas, tool_list, upload
 from benchmarks.measure import parse_scale, profiled, quiet
 
 # ---------------------------------------------------------------------------------------- the benchmarks
@@ -31,6 +31,7 @@ BENCHMARKS: tuple[ModuleType, ...] = (
     upload,
     http_throughput,
     replicas,
+    redis_store,
     tool_list,
 )
 # --------------------------------------------------------------------------------------------------------
