@@ -1,4 +1,4 @@
-"""OpenTelemetry (observability.py): off without OTEL_* variables; on, the SDK's span per message, the guard's
+"""OpenTelemetry (the observability package): off without OTEL_* variables; on, the SDK's span per message, the guard's
 span per decision and the upstream client's per request, with the metrics, exported through the SDK's in-memory
 exporter and reader behind kyc-mcp's redacting exporter; nothing personal or secret in anything exported."""
 

@@ -9,7 +9,8 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
-from kyc_mcp.observability import NAMED, OTHER, SPAN_KEYS, Telemetry
+from kyc_mcp.observability.names import NAMED, OTHER, SPAN_KEYS
+from kyc_mcp.observability.telemetry import Telemetry
 
 
 class RedactingSpanExporter(SpanExporter):
