@@ -131,7 +131,8 @@ async def _scenario(sandbox: Sandbox, scale: Scale, report: Report, latency_ms: 
             report.rows.append([f"{latency_ms} ms", tool, variant, len(every), p50, p99])
         for q in (50, 99):
             ratio = median_ratio(samples["full"], samples["bare"], q)
-            report.targets.append(Target(f"{tool} full/bare p{q}, upstream latency {latency_ms} ms", ratio, 1.10))
+            bound = 1.05 if (tool, q, latency_ms) == ("get_profile", 50, 0) else 1.10  # issue 18: 1.05 on loopback
+            report.targets.append(Target(f"{tool} full/bare p{q}, upstream latency {latency_ms} ms", ratio, bound))
 
 
 async def measure(scale: Scale) -> Report:
