@@ -40,6 +40,7 @@ from tests.support.waiting import wait_until
 CLIENTS = 32  # the Python fallback's clients
 CONNECTIONS = (1, 8, 32, 128)
 TARGETED = (8, 32, 128)  # the connections the throughput and CPU targets apply to
+BAD_SHARE = 0.001  # at most one reply in a thousand may fail (and is reported) before a run counts as broken
 JWT_SECRET = "benchmark-jwt-secret-0123456789abcdef0123"
 BARE = str(Path(__file__).with_name("bare_server.py"))
 LUA = str(Path(__file__).with_name("wrk") / "tools_call.lua")
@@ -131,6 +132,7 @@ def rss_kb(pid: int) -> int:
 class WrkRun:
     calls: int
     seconds: float
+    bad: int  # replies that were not a tool result (at most BAD_SHARE of the calls, or the run fails)
     cpu: float  # server CPU seconds over the run
     p50: float  # seconds
     p99: float
@@ -173,7 +175,9 @@ async def close_sessions(http: httpx2.AsyncClient, url: str, ids: list[str]) -> 
 
 
 async def wrk_run(wrk: str, served: Served, token: str, cell: Cell, seconds: int) -> WrkRun:
-    """One wrk load of `cell` against the server; fails on a reply that is not a tool result."""
+    """One wrk load of `cell` against the server; fails when more than `BAD_SHARE` of the replies are not tool
+    results (a rare one, such as a baseline's upstream timeout on an overloaded 2-core machine, is counted and
+    reported instead: the baseline does not retry as kyc-mcp does)."""
     connections = cell.connections
     threads = connections if cell.mode.stateful else min(connections, os.cpu_count() or 1)
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
@@ -196,10 +200,13 @@ async def wrk_run(wrk: str, served: Served, token: str, cell: Cell, seconds: int
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     figures = json.loads(line.removeprefix("WRK_JSON "))
-    if figures["bad"] or not figures["requests"]:
+    if not figures["requests"] or figures["bad"] > BAD_SHARE * figures["requests"]:
         raise RuntimeError(f"{figures['bad']} of {figures['requests']} replies were not results: {figures['sample']}")
+    if figures["bad"]:
+        print(f"{served.url}: {figures['bad']} bad replies, e.g. {figures['sample']}", file=sys.stderr)
+    good = figures["requests"] - figures["bad"]
     return WrkRun(
-        figures["requests"], figures["duration_us"] / 1e6, cpu, figures["p50_us"] / 1e6, figures["p99_us"] / 1e6
+        good, figures["duration_us"] / 1e6, figures["bad"], cpu, figures["p50_us"] / 1e6, figures["p99_us"] / 1e6
     )
 
 
@@ -272,6 +279,7 @@ async def measure_wrk(wrk: str, scale: Scale, token: str, env: dict[str, str]) -
         ],
     )
     worst = {"rate": float("inf"), "cpu": 0.0, "p99": 0.0}
+    bad = {"kyc-mcp": 0, "bare": 0}
     rss: dict[str, float] = {}
     for mode in modes:
         protocols = (
@@ -305,6 +313,8 @@ async def measure_wrk(wrk: str, scale: Scale, token: str, env: dict[str, str]) -
                             for name, served in servers.items()
                         },
                     )
+                    for name, runs in samples.items():
+                        bad[name] += sum(r.bad for r in runs)
                     rates = {n: [r.rate for r in runs] for n, runs in samples.items()}
                     cpus = {n: [r.cpu_per_call for r in runs] for n, runs in samples.items()}
                     p50s = {n: [r.p50 for r in runs] for n, runs in samples.items()}
@@ -319,6 +329,10 @@ async def measure_wrk(wrk: str, scale: Scale, token: str, env: dict[str, str]) -
                     if count in TARGETED:
                         worst["rate"] = min(worst["rate"], ratio(rates))
                         worst["cpu"] = max(worst["cpu"], ratio(cpus))
+    report.notes.append(
+        f"replies that were not tool results (counted out of calls/s and CPU per call; a run fails above "
+        f"{BAD_SHARE:.1%}): kyc-mcp {bad['kyc-mcp']}, bare {bad['bare']}"
+    )
     targets = report.targets
     targets.append(Target("kyc-mcp/bare calls per second, worst cell at 8-128 connections", worst["rate"], 0.9, False))
     targets.append(Target("kyc-mcp/bare CPU per call, worst cell at 8-128 connections", worst["cpu"], 1.15))
