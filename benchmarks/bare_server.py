@@ -17,7 +17,12 @@ import httpx2
 from mcp.server import MCPServer
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-http = httpx2.AsyncClient(base_url=os.environ.get("AIOT_API_BASE_URL", "http://127.0.0.1:8080"), timeout=30)
+# The upstream client's pool and timeouts as kyc-mcp's (upstream/client.py, the default KYC_MCP_TIMEOUT of 30 s).
+http = httpx2.AsyncClient(
+    base_url=os.environ.get("AIOT_API_BASE_URL", "http://127.0.0.1:8080"),
+    timeout=httpx2.Timeout(30.0, connect=5.0),
+    limits=httpx2.Limits(max_connections=50, max_keepalive_connections=10),
+)
 
 
 async def _get_profile() -> dict[str, Any]:
