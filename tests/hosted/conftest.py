@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -100,6 +101,16 @@ def private_redis() -> Iterator[Redis]:
     """A Redis of this test's own, which the test may stop and restart."""
     with running_redis() as server:
         yield server
+
+
+@pytest.fixture
+def raw(redis: Redis) -> Iterator[Any]:
+    """A plain redis-py client of the session's Redis, to look at what a store wrote."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis.url)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ holder that lost it, and freed when a replica dies holding it."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
@@ -33,13 +33,6 @@ async def redis_stores(redis: Redis) -> AsyncIterator[Callable[..., RedisStore]]
     yield make
     for store in made:
         await store.aclose()
-
-
-@pytest.fixture
-def raw(redis: Redis) -> Iterator[redis_py.Redis]:
-    client = redis_py.Redis.from_url(redis.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture(params=["memory", "redis"])

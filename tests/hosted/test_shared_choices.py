@@ -6,7 +6,7 @@ skipped."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -27,13 +27,6 @@ from tests.hosted.conftest import Redis
 pytestmark = pytest.mark.anyio
 COUNTRY_LIST = [{"code": code, "name": name} for code, name in COUNTRIES.items()]
 METADATA = {"occupations": list(OCCUPATIONS), "nationalities": COUNTRY_LIST, "countries": COUNTRY_LIST}  # the sandbox's
-
-
-@pytest.fixture
-def raw(redis: Redis) -> Iterator[redis_py.Redis]:
-    client = redis_py.Redis.from_url(redis.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -74,13 +74,6 @@ def kv(replicas: list[KeyValue]) -> KeyValue:
 
 
 @pytest.fixture
-def raw(redis: Redis) -> Iterator[redis_py.Redis]:
-    client = redis_py.Redis.from_url(redis.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def cipher() -> TokenCipher:
     return TokenCipher([Fernet.generate_key().decode()])
 

@@ -325,13 +325,7 @@ class Guard:
             via=via,
         )
         observability.decided(
-            tool=op.name,
-            decision=outcome.decision,
-            code=code,
-            via=via,
-            principal=principal,
-            upstream_status=outcome.upstream_status,
-            seconds=elapsed,
+            observability.Decision(op.name, outcome.decision, code, via, principal, outcome.upstream_status, elapsed)
         )
 
 

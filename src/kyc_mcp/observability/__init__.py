@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from kyc_mcp.observability.exporters import metric_readers, resource, span_exporters, wanted
 from kyc_mcp.observability.names import SPAN_KEYS
-from kyc_mcp.observability.telemetry import UNWATCHED, Telemetry, UpstreamWatch
+from kyc_mcp.observability.telemetry import UNWATCHED, Decision, Telemetry, UpstreamWatch
 
 if TYPE_CHECKING:  # the SDK is the `otel` extra's: imported only when telemetry is on
     from opentelemetry.sdk.metrics.export import MetricReader
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the SDK is the `otel` extra's: imported only when telemetry
 __all__ = [
     "SPAN_KEYS",
     "UNWATCHED",
+    "Decision",
     "Telemetry",
     "UpstreamWatch",
     "active",
@@ -148,20 +149,11 @@ def guard_span(tool: str, via: str) -> AbstractContextManager[Any]:
     return _OFF if telemetry is None else telemetry.guard_span(tool, via)
 
 
-def decided(
-    *,
-    tool: str,
-    decision: str,
-    code: str | None,
-    via: str,
-    principal: str | None,
-    upstream_status: int | None,
-    seconds: float,
-) -> None:
+def decided(made: Decision) -> None:
     """A guard decision: on the current guard span, and counted (a no-op when telemetry is off)."""
     telemetry = _active
     if telemetry is not None:
-        telemetry.decided(tool, decision, code, via, principal, upstream_status, seconds)
+        telemetry.decided(made)
 
 
 def upstream_call(api: str, method: str, path: str) -> AbstractContextManager[UpstreamWatch]:

@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kyc_mcp import __version__
@@ -23,6 +24,19 @@ if TYPE_CHECKING:
     from kyc_mcp.tools import ConsentHook
 
 _TOOL: ContextVar[str] = ContextVar("kyc_mcp_telemetry_tool", default=OTHER)  # the guard span's tool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One guard decision, as the audit log records it."""
+
+    tool: str
+    decision: str
+    code: str | None
+    via: str  # "mcp" or "page"
+    principal: str | None  # recorded only as its hash
+    upstream_status: int | None
+    seconds: float
 
 
 class UpstreamWatch:
@@ -147,20 +161,12 @@ class Telemetry:
         finally:
             _TOOL.reset(current)
 
-    def decided(
-        self,
-        tool: str,
-        decision: str,
-        code: str | None,
-        via: str,
-        principal: str | None,
-        upstream_status: int | None,
-        seconds: float,
-    ) -> None:
+    def decided(self, made: Decision) -> None:
         from opentelemetry import trace
         from opentelemetry.trace import StatusCode
 
-        name = self._tool(tool)
+        decision, code, via = made.decision, made.code, made.via
+        name = self._tool(made.tool)
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes(
@@ -169,8 +175,8 @@ class Telemetry:
                         "kyc.decision": decision,
                         "kyc.error.code": code,
                         "error.type": code,
-                        "kyc.principal_hash": principal_hash(principal),
-                        "kyc.upstream.status_code": upstream_status,
+                        "kyc.principal_hash": principal_hash(made.principal),
+                        "kyc.upstream.status_code": made.upstream_status,
                     }
                 )
             )
@@ -178,7 +184,8 @@ class Telemetry:
                 span.set_status(StatusCode.ERROR, code)
         counted = self.clean({"kyc.tool": name, "kyc.decision": decision, "kyc.error.code": code, "kyc.via": via})
         self.calls.add(1, counted)
-        self.call_duration.record(seconds, self.clean({"kyc.tool": name, "kyc.decision": decision, "kyc.via": via}))
+        timed = self.clean({"kyc.tool": name, "kyc.decision": decision, "kyc.via": via})
+        self.call_duration.record(made.seconds, timed)
         if decision in REFUSALS:
             self.refusals.add(1, self.clean({"kyc.tool": name, "kyc.decision": decision, "kyc.error.code": code}))
         if decision == "consent_requested":
