@@ -2,9 +2,9 @@
 `GET /api/v1/profile` with plain `httpx2`. Stdio by default (with `AIOT_ACCESS_TOKEN`); `--http PORT
 [--stateful] [--sse]` for streamable HTTP (stateless JSON replies unless told), configured like `kyc-mcp serve
 --transport http` with `KYC_MCP_FORWARD_PLATFORM_TOKENS=1` apart from the guard: the same logging (root at
-INFO, httpx2's per-request INFO line off, uvicorn through the root handler), the same bearer verification
-(kyc-mcp's `JwtVerifier` and `AuthSettings`, from the same environment), and the request's own token forwarded
-upstream."""
+INFO, httpx2's per-request INFO line off, uvicorn through the root handler), the same garbage collector settings
+(`serving.settle_collector`), the same bearer verification (kyc-mcp's `JwtVerifier` and `AuthSettings`, from
+the same environment), and the request's own token forwarded upstream."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--http":
         import uvicorn  # only here: the stdio baseline starts with no more than it needs
 
+        from kyc_mcp.serving import settle_collector
+
         # kyc-mcp's logging (server/cli.py main)
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -66,6 +68,7 @@ if __name__ == "__main__":
             stateless_http="--stateful" not in sys.argv,
             json_response="--sse" not in sys.argv,
         )
+        settle_collector()  # kyc-mcp's collector settings (serving.py)
         uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
     else:
         server: MCPServer[Any] = MCPServer("bare")
