@@ -265,9 +265,9 @@ class Guard:
         """The operation's effects, applied to the private copy read before the call; only a change is written
         (atomically, on the latest state)."""
         change = effects.Change(call.api, call.arguments, output, state)
-        before = state.model_copy(deep=True)
+        before = state.snapshot()
         effects.apply(call.op.effects, change)
-        if state == before:
+        if state.snapshot() == before:
             return state
         return await self.store.update(
             self._principal(), lambda latest: effects.apply(call.op.effects, replace(change, state=latest))

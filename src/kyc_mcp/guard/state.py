@@ -11,6 +11,7 @@ holds around each non-idempotent submission so that concurrent ones of one user 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -54,6 +55,12 @@ class FlowState(BaseModel):
     def recorded_choices(self) -> MetadataChoices | None:
         """The values a change recorded with `record_choices`, which the store must keep under their digest."""
         return self._recorded
+
+    def snapshot(self) -> tuple[object, ...]:
+        """What a change can alter, to tell later whether one did: a shallow copy of each field (their items are
+        strings, never changed in place) and the recorded values (replaced, never changed). A deep copy of the
+        model cost about 3x as much, on every call."""
+        return (*(copy.copy(value) for value in self.__dict__.values()), self._recorded)
 
 
 Update = Callable[[FlowState], None]
