@@ -51,9 +51,11 @@ class Redaction:
         return redactor.value(value, key)
 
     def _written(self, result: Guarded, redactor: Redactor) -> dict[str, Any]:
-        """A guard's result, redacted once as a structure and its text written once from it."""
+        """A guard's result, redacted once as a structure and its text written once from it (the envelope in one
+        pass too: it has no text block, the guard's result replaces its content)."""
         clean = redactor.value(result.payload)
-        wire = {**self._wire_value(result.shell, redactor), "content": [{"type": "text", "text": to_text(clean)}]}
+        envelope = {k: v for k, v in result.shell.items() if k != "content"}
+        wire = {**redactor.value(envelope), "content": [{"type": "text", "text": to_text(clean)}]}
         if result.is_error:
             wire["isError"] = True
         else:
