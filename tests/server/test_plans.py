@@ -62,7 +62,8 @@ def _failure(tool: str, status: int, body: dict[str, Any]) -> KycError:
     op = TABLE.by_name[tool]
     request = httpx2.Request(op.method, f"https://upstream.example{op.path}")
     with pytest.raises(KycError) as raised:
-        unwrap(httpx2.Response(status, json=body, request=request), str(op.api))
+        response = httpx2.Response(status, json=body, request=request)
+        unwrap(response, response.content, str(op.api))
     return raised.value
 
 

@@ -34,8 +34,6 @@ Api = Literal["masterpay", "cardholder"]
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.25
-# Framing headers of the streamed answer, which no longer describe the body once it is read and decoded.
-FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 MAX_URLS = 256  # request URLs an `Upstream` keeps built (the operations' paths: a small, fixed set)
 
 
@@ -104,8 +102,9 @@ def _too_large(response: httpx2.Response, limit: int) -> KycError:
     return KycError(ErrorCode.UPSTREAM_INVALID_RESPONSE, message, details=details, status=response.status_code)
 
 
-async def _read_capped(response: httpx2.Response, limit: int) -> httpx2.Response:
-    """The streamed `response` read whole, unless its (declared or decoded) body passes `limit` bytes."""
+async def _read_capped(response: httpx2.Response, limit: int) -> bytes:
+    """The streamed `response`'s body, read whole (decoded), unless its declared or decoded size passes `limit`
+    bytes."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(response, limit)
@@ -116,8 +115,7 @@ async def _read_capped(response: httpx2.Response, limit: int) -> httpx2.Response
         if size > limit:
             raise _too_large(response, limit)
         chunks.append(chunk)
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in FRAMING_HEADERS]
-    return httpx2.Response(response.status_code, headers=headers, content=b"".join(chunks), request=response.request)
+    return b"".join(chunks)
 
 
 class Upstream:
@@ -176,27 +174,28 @@ class Upstream:
             sent["Authorization"] = f"Bearer {token}"
         request = client.build_request(method, self.url(api, path), headers=sent, **body)
         with observability.upstream_call(api, method, path) as watch:  # a no-op unless OTEL_* turned it on
-            response = await self._send(client, request, watch)
+            response, content = await self._send(client, request, watch)
             watch.answered(response.status_code)
-            data, message = unwrap(response, api)
+            data, message = unwrap(response, content, api)
         return Reply(data, message, response.status_code)
 
     async def _send(
         self, client: httpx2.AsyncClient, request: httpx2.Request, watch: UpstreamWatch = UNWATCHED
-    ) -> httpx2.Response:
+    ) -> tuple[httpx2.Response, bytes]:
+        """The answer (its response, closed, and its body) of the request's last attempt."""
         retryable = request.method == "GET"
         deadline = time.monotonic() + self._settings.retry_budget_seconds
         failure: KycError | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with anyio.fail_after(self._settings.timeout_seconds):  # whole answer: a trickled body too
-                    response = await self._receive(client, request)
+                    response, body = await self._receive(client, request)
             except (httpx2.TransportError, TimeoutError) as exc:
                 failure = _transport_failure(exc, request.method, str(client.base_url))
                 wait = None
             else:
                 if not (retryable and response.status_code in RETRY_STATUSES):
-                    return response
+                    return response, body
                 failure, wait = None, _retry_after(response)
             if not retryable or attempt == MAX_ATTEMPTS:
                 break
@@ -207,12 +206,13 @@ class Upstream:
             await anyio.sleep(delay)
         if failure is not None:
             raise failure
-        return response
+        return response, body
 
-    async def _receive(self, client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
-        """One attempt: the answer streamed and read within the size cap (its connection released either way)."""
+    async def _receive(self, client: httpx2.AsyncClient, request: httpx2.Request) -> tuple[httpx2.Response, bytes]:
+        """One attempt: the answer streamed and its body read within the size cap (its connection released either
+        way)."""
         response = await client.send(request, stream=True)
         try:
-            return await _read_capped(response, self._settings.max_response_bytes)
+            return response, await _read_capped(response, self._settings.max_response_bytes)
         finally:
             await response.aclose()

@@ -9,6 +9,7 @@ A POST or PUT whose outcome is unknown (a 5xx, or a 2xx we cannot read) says so:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
@@ -24,9 +25,9 @@ SIGN_IN_AGAIN = (
 )
 
 
-def _body(response: httpx2.Response) -> Any:
+def _parsed(body: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(body)
     except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         return None
 
@@ -76,10 +77,10 @@ def _unreadable(response: httpx2.Response, problem: str) -> KycError:
 MASTERPAY_ENVELOPE = frozenset({"success", "data", "error"})  # a body with none of them is bare data
 
 
-def unwrap(response: httpx2.Response, api: str) -> tuple[Any, str]:
-    """The envelope's `data` and `message` of a 2xx answer (a bare MasterPay object is its own data, with no
-    message); `KycError` for anything else."""
-    body = _body(response)
+def unwrap(response: httpx2.Response, content: bytes, api: str) -> tuple[Any, str]:
+    """The envelope's `data` and `message` of a 2xx answer (`response`, whose body is `content`; a bare MasterPay
+    object is its own data, with no message); `KycError` for anything else."""
+    body = _parsed(content)
     if not response.is_success:
         raise _failure(response, body)
     if not isinstance(body, dict):
