@@ -143,8 +143,8 @@ def _echo_pattern(echoes: Iterable[tuple[str, str]]) -> tuple[re.Pattern[str] | 
             kinds[key] = kind
     if not kinds:
         return None, kinds
-    alternatives = (
-        re.escape(key) if kinds[key] == "email" else _ECHO_SEPARATORS.join(map(re.escape, key))
+    alternatives = (  # a key but an email's is letters and digits alone (`_echo_key`): nothing in it to escape
+        re.escape(key) if kinds[key] == "email" else _ECHO_SEPARATORS.join(key)
         for key in sorted(kinds, key=len, reverse=True)
     )
     pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])", re.IGNORECASE)
