@@ -20,9 +20,10 @@ not once per session (about 200 KB of objects each before, issue 18). A replay p
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from collections import OrderedDict
 from typing import Any
-from uuid import uuid4
 
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -62,9 +63,11 @@ class SessionEventStore(EventStore):
         self.max_events, self.max_bytes = max_events, max_bytes
         self._events: OrderedDict[EventId, tuple[StreamId, str | None]] = OrderedDict()  # the JSON of each
         self._bytes = 0
+        # Event IDs: the session's own prefix (an ID of another session is unknown here) and its sending order
+        self._prefix, self._sent = secrets.token_hex(8), itertools.count(1)
 
     async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
-        event_id = uuid4().hex
+        event_id = f"{self._prefix}-{next(self._sent)}"
         text = None if message is None else _one_copy(message.model_dump_json(by_alias=True, exclude_unset=True))
         self._events[event_id] = (stream_id, text)
         self._bytes += len(text or "")
