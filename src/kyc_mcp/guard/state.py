@@ -11,7 +11,6 @@ holds around each non-idempotent submission so that concurrent ones of one user 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -60,7 +59,10 @@ class FlowState(BaseModel):
         """What a change can alter, to tell later whether one did: a shallow copy of each field (their items are
         strings, never changed in place) and the recorded values (replaced, never changed). A deep copy of the
         model cost about 3x as much, on every call."""
-        return (*(copy.copy(value) for value in self.__dict__.values()), self._recorded)
+        return (
+            *[value.copy() if type(value) in (set, list, dict) else value for value in self.__dict__.values()],
+            self._recorded,
+        )
 
 
 Update = Callable[[FlowState], None]
