@@ -55,7 +55,13 @@ class LocalCredentials:
         self.source: Source | None = "variable" if access or refresh else None
         if self.source == "variable":
             self._use(Tokens(access or "", refresh))
-        self._adopt(self._stored())
+        self._loaded = False  # the stored sign-in is read when first needed, not while the server starts
+
+    def _load(self) -> None:
+        """Adopt the stored sign-in, once: at the first question about this user's tokens."""
+        if not self._loaded:
+            self._loaded = True
+            self._adopt(self._stored())
 
     def _remember(self, secrets: list[str | None]) -> None:
         """The current pair replaces the one before last: the redactors know this pair and the previous one (a
@@ -93,6 +99,7 @@ class LocalCredentials:
         return True
 
     def token_for(self, api: Api) -> str | None:
+        self._load()
         return self._tokens[api]
 
     def _decode(self, token: str) -> tuple[str, Any]:
@@ -103,11 +110,13 @@ class LocalCredentials:
         return self._decoded[token]
 
     def principal(self) -> str | None:
+        self._load()
         token = self._tokens["masterpay"] or self._tokens["cardholder"]
         return self._decode(token)[0] if token else None
 
     async def ensure_valid(self, api: Api, upstream: Upstream) -> None:
         """Refuse without a token; refresh an expired one once, or refuse with `TOKEN_EXPIRED`."""
+        self._load()
         if not self._tokens[api] and self.source != "variable":  # signed in elsewhere since (kyc-mcp login)
             self._adopt(await anyio.to_thread.run_sync(self._stored))
         token = self._tokens[api]
@@ -119,6 +128,7 @@ class LocalCredentials:
 
     async def refresh(self, stale: str | None, upstream: Upstream) -> bool:
         """New tokens in place of `stale` (once, whoever asks first); True when the current ones are fresh."""
+        self._load()
         async with self._lock:
             if stale is not None and stale not in self._tokens.values():
                 return True  # another call refreshed it meanwhile
@@ -170,6 +180,7 @@ class LocalCredentials:
 
     async def signed_in(self, email: str, tokens: Tokens) -> None:
         """A sign-in (the page) succeeded: use its tokens from now on and save them, as `kyc-mcp login` does."""
+        self._loaded = True  # what is stored now is older than this sign-in
         async with self._lock:
             self.source, self._origin, self.email = None, None, email
             self._refresh = None

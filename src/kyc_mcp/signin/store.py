@@ -16,8 +16,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from functools import partial
+from collections.abc import AsyncIterator, Callable
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -192,11 +192,16 @@ def _usable_keyring() -> Any | None:
 
 
 class CredentialStore:
-    """Load, save and remove the stored login of a base URL, in the backend chosen once."""
+    """Load, save and remove the stored login of a base URL, in the backend chosen once: when first used, since
+    finding the keychain (`keyring`'s scan of installed backends) took 80-110 ms of a server's start."""
 
-    def __init__(self, backend: Backend, folder: Path) -> None:
-        self.backend = backend
+    def __init__(self, backend: Backend | Callable[[], Backend], folder: Path) -> None:
+        self._choose = backend if callable(backend) else (lambda: backend)
         self.folder = folder
+
+    @cached_property
+    def backend(self) -> Backend:
+        return self._choose()
 
     @property
     def source(self) -> Source:
@@ -236,14 +241,21 @@ class CredentialStore:
 def open_credential_store(choice: StoreChoice = "auto", folder: Path | None = None) -> CredentialStore:
     """The keychain when one is usable (or demanded), else the private file in the state folder."""
     folder = folder or state_dir()
-    if choice != "file":
+    if choice == "file":
+        return CredentialStore(FileBackend(folder / "credentials.json", "KYC_MCP_CREDENTIAL_STORE=file"), folder)
+    if choice == "keyring":  # demanded: its absence is said at once
         backend = _usable_keyring()
-        if backend is not None:
-            return CredentialStore(KeychainBackend(backend), folder)
-        if choice == "keyring":
+        if backend is None:
             raise StoreError(
                 "KYC_MCP_CREDENTIAL_STORE=keyring, but no system keychain is available here; install and unlock "
                 "one (Secret Service on Linux), or set KYC_MCP_CREDENTIAL_STORE=file"
             )
-    why = "KYC_MCP_CREDENTIAL_STORE=file" if choice == "file" else "no system keychain was found"
-    return CredentialStore(FileBackend(folder / "credentials.json", why), folder)
+        return CredentialStore(KeychainBackend(backend), folder)
+    return CredentialStore(partial(_keychain_or_file, folder), folder)
+
+
+def _keychain_or_file(folder: Path) -> Backend:
+    backend = _usable_keyring()
+    if backend is not None:
+        return KeychainBackend(backend)
+    return FileBackend(folder / "credentials.json", "no system keychain was found")
