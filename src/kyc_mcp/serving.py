@@ -23,7 +23,7 @@ def bind(host: str, port: int) -> socket.socket:
 # Allocations between two young collections (CPython's default is 700). Under load at the defaults, collection
 # took 15-17% of a hosted replica's CPU: full collections rescanning the start-up heap (about 80 ms each, which
 # also showed in p99), and young ones rescanning the requests in flight (benchmarks/RESULTS.md, "the collector").
-YOUNG_COLLECTION_THRESHOLD = 10_000
+YOUNG_COLLECTION_THRESHOLD = 50_000
 
 
 def settle_collector() -> None:
