@@ -47,6 +47,10 @@ _SEPARATOR = re.compile(r"[ ./_-]")
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}")
 _BASE64_VALUE = re.compile(r"[A-Za-z0-9+/]*={0,2}")  # matches at any position (possibly empty)
 _CARD_VIEW = str.maketrans("123456789", "000000000", " ./_-")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_HEX_OR_DASH = _HEX | {"-"}
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+HEX_NAME = 32  # hex characters: a UUID's (without dashes) or more
 MAX_CARD_RUN = 64  # digits; a longer run is not shown at all (its possible cards cannot be told apart)
 MIN_LONE_SECRET = 20  # an unlabelled value after a secret name and a space is a secret at this length
 
@@ -207,8 +211,31 @@ def _windows_at(
             (written if both_ends and max(inside) <= 6 else other).append((start, end))
 
 
+def _around(match: re.Match[str], chars: frozenset[str]) -> str:
+    """The match widened to the longest token of `chars` around it."""
+    text, start, end = match.string, match.start(), match.end()
+    while start > 0 and text[start - 1] in chars:
+        start -= 1
+    while end < len(text) and text[end] in chars:
+        end += 1
+    return text[start:end]
+
+
+def _in_hex_name(match: re.Match[str]) -> bool:
+    """Whether the run lies inside a UUID (with or without its dashes) or another hexadecimal token of at least
+    `HEX_NAME` characters with a letter in it, as an upstream names a stored file: such digits are no card number,
+    and masking them broke 1 upload path in 200 (`media/private/kyc/<uuid4 hex>.pdf`)."""
+    if _UUID.fullmatch(_around(match, _HEX_OR_DASH)):
+        return True
+    name = _around(match, _HEX)
+    grouped = _SEPARATOR.search(match.group())  # digits in groups are written as a number, not inside a name
+    return not grouped and len(name) >= HEX_NAME and not name.isdigit()
+
+
 def _digit_run(match: re.Match[str]) -> str:
     run = match.group()
+    if _in_hex_name(match):
+        return run
     groups = _SEPARATOR.split(run)
     total = sum(map(len, groups))
     if total < 13:
